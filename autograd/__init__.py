@@ -1,0 +1,19 @@
+"""chainrule's scalar autograd engine: Values that record their graph and back-propagate.
+
+    from autograd import Value
+    x = Value(2.0, label="x"); y = (x * x + 1).tanh(); y.backward(); x.grad
+"""
+
+from . import ops
+from .backprop import backward, grad, topological_order
+from .functional import hessian, jacobian
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
+from .value import Value
+
+__all__ = [
+    "Value", "backward", "grad", "topological_order", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled", "jacobian", "hessian", "gradcheck",
+    "gradgradcheck", "numerical_jacobian", "GradcheckError", "ops",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,137 @@
+"""Back-propagation: order the graph, then apply the chain rule from the output down.
+
+Both walks are loops over an explicit order (no recursion), so graphs of millions of
+nodes work. The local derivatives come from the op table (`autograd.ops`).
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .grad_mode import enable_grad
+from .value import VALUE_MATH, Value
+
+_FLOAT = ops.FLOAT_MATH
+
+
+def topological_order(root: Value) -> list:
+    """Every node `root` depends on, inputs before the nodes computed from them, root last."""
+    order = []
+    expanded = set()
+    stack = [(root, False)]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node, children_done = pop()
+        if children_done:
+            order.append(node)
+            continue
+        if node in expanded:
+            continue
+        expanded.add(node)
+        push((node, True))
+        op = node._op
+        if op is not None:
+            a = node._a
+            if a not in expanded:
+                push((a, False))
+            if op.arity == 2:
+                b = node._b
+                if b not in expanded:
+                    push((b, False))
+    return order
+
+
+def _derivative_error(node, error):
+    x = node._a.data
+    y = node._b.data if node._op.arity == 2 else node._b
+    at = f"x={x!r}" if y is None else f"x={x!r}, y={y!r}"
+    return type(error)(
+        f"backward through {node._op.name!r} at {at}: the local derivative "
+        f"({', '.join(node._op.formulas)}) is not finite there ({error})"
+    )
+
+
+def backward(root: Value, gradient: float = 1.0) -> None:
+    """Set every node's ``grad`` to d(root)/d(node) by the chain rule.
+
+    Computed nodes get this call's gradient (they are reset first); leaves accumulate
+    into ``grad`` as PyTorch leaves do, so ``zero_grad()`` between steps is the user's call.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    for node in order:
+        if node._op is not None:
+            node.grad = 0.0
+    root.grad += float(gradient)
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = node.grad
+        if g == 0.0:
+            continue  # nothing flows through this node
+        if g - g != 0.0:
+            raise OverflowError(
+                f"backward: the gradient reaching {node!r} is {g!r}; the graph's values "
+                "are too large for float gradients, scale them down"
+            )
+        a, b, out = node._a, node._b, node.data
+        da = op.derivatives
+        try:
+            if op.arity == 2:
+                x, y = a.data, b.data
+                a.grad += g * da[0](_FLOAT, x, y, out)
+                b.grad += g * da[1](_FLOAT, x, y, out)
+            else:
+                a.grad += g * da[0](_FLOAT, a.data, b, out)
+        except (ZeroDivisionError, OverflowError, ValueError) as error:
+            raise _derivative_error(node, error) from error
+
+
+def _as_inputs(inputs):
+    if isinstance(inputs, Value):
+        return [inputs]
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__}, not a Value")
+    return inputs
+
+
+def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
+    """d(output)/d(input) for each input, leaving every ``.grad`` untouched.
+
+    With ``create_graph=True`` the gradients are Values with a graph of their own, so
+    they can be differentiated again (second derivatives, Hessians). An input that
+    `output` does not depend on gets 0.0. Returns a tuple, like ``torch.autograd.grad``.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad(): output must be a Value, got {type(output).__name__}")
+    inputs = _as_inputs(inputs)
+    if create_graph:
+        with enable_grad():
+            grads = _gradients(output, Value(1.0), VALUE_MATH, lambda v: v)
+            return tuple(grads[x] if x in grads else Value(0.0) for x in inputs)
+    grads = _gradients(output, 1.0, _FLOAT, lambda v: v.data)
+    return tuple(grads.get(x, 0.0) for x in inputs)
+
+
+def _gradients(root, seed, math_namespace, number):
+    """{node: d(root)/d(node)} with the derivatives evaluated on ``number(node)``."""
+    grads = {root: seed}
+    for node in reversed(topological_order(root)):
+        op = node._op
+        g = grads.get(node)
+        if op is None or g is None:
+            continue
+        parents = node.parents
+        x = number(node._a)
+        y = number(node._b) if op.arity == 2 else node._b
+        out = number(node)
+        try:
+            for parent, d in zip(parents, op.derivatives):
+                term = g * d(math_namespace, x, y, out)
+                grads[parent] = grads[parent] + term if parent in grads else term
+        except (ZeroDivisionError, OverflowError, ValueError) as error:
+            raise _derivative_error(node, error) from error
+    return grads

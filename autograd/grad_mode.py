@@ -1,0 +1,67 @@
+"""Whether ops record the graph: on by default, off inside `no_grad`, per thread."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+class _GradModeGuard:
+    """Sets the mode inside a ``with`` block, or inside every call of a decorated function."""
+
+    mode = True
+
+    def __enter__(self):
+        self.__dict__.setdefault("_saved", []).append(_mode.enabled)
+        _mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._saved.pop()
+        return False
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            prev, _mode.enabled = _mode.enabled, mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _mode.enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradModeGuard):
+    """Inside ``with no_grad():`` ops build no graph: their results are leaves.
+
+    Also usable as a decorator (``@no_grad()``). The flag is per thread, as in PyTorch.
+    """
+
+    mode = False
+
+
+class enable_grad(_GradModeGuard):
+    """Turn recording back on inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeGuard):
+    """``with set_grad_enabled(flag):`` records the graph only when ``flag`` is true."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
