@@ -1,0 +1,52 @@
+# Two commands do everything: `make demo` and `make test`. Both set up what they need
+# (a virtual environment in .venv, the package and its test tools, Graphviz's dot) and
+# are quick when that is already done.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint setup check-dot benchmark clean
+
+setup: $(STAMP) check-dot
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing chainrule and its test tools into $(VENV) ..."
+	@$(PIP) install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PIP) install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -c "import autograd, numpy, pytest, hypothesis" \
+		|| { echo "error: installing the package into $(VENV) failed; see the pip output above"; exit 1; }
+	@echo "Installing PyTorch 2.13.0 (CPU) for the comparison tests ..."
+	@$(PIP) install -q torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -c "import torch" 2>/dev/null \
+		|| echo "note: PyTorch is not installed; tests that compare against it will skip"
+	@touch $@
+
+# Graphviz's `dot` program renders diagrams. Install it where we may (root with apt-get),
+# else say clearly what to do.
+check-dot:
+	@command -v dot >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Graphviz (dot) with apt-get ..."; \
+			(apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1 || true; \
+		fi; }
+	@command -v dot >/dev/null 2>&1 \
+		|| echo "note: Graphviz's 'dot' program is missing, so diagrams cannot be rendered to files. Install it: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), 'conda install graphviz'."
+
+demo: setup
+	@$(PY) -m autograd
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: setup lint
+	$(PY) -m pytest
+
+benchmark: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
