@@ -37,7 +37,7 @@ check-dot:
 		|| echo "note: Graphviz's 'dot' program is missing, so diagrams cannot be rendered to files. Install it: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), 'conda install graphviz'."
 
 demo: setup
-	@$(PY) -m autograd
+	@$(PY) -m autograd.demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

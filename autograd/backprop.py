@@ -29,14 +29,11 @@ def topological_order(root: Value) -> list:
         expanded.add(node)
         push((node, True))
         op = node._op
-        if op is not None:
-            a = node._a
-            if a not in expanded:
-                push((a, False))
-            if op.arity == 2:
-                b = node._b
-                if b not in expanded:
-                    push((b, False))
+        if op is not None:  # push the second input first so the first is ordered first
+            if op.arity == 2 and node._b not in expanded:
+                push((node._b, False))
+            if node._a not in expanded:
+                push((node._a, False))
     return order
 
 
