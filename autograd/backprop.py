@@ -38,12 +38,14 @@ def topological_order(root: Value) -> list:
 
 
 def _derivative_error(node, error):
-    x = node._a.data
-    y = node._b.data if node._op.arity == 2 else node._b
-    at = f"x={x!r}" if y is None else f"x={x!r}, y={y!r}"
+    op, x = node._op, node._a.data
+    if op.arity == 2:
+        at = f"x={x!r}, y={node._b.data!r}"
+    else:
+        at = f"x={x!r}" + (f", {op.param}={node._b!r}" if op.param else "")
     return type(error)(
-        f"backward through {node._op.name!r} at {at}: the local derivative "
-        f"({', '.join(node._op.formulas)}) is not finite there ({error})"
+        f"backward through {op.name!r} at {at}: the local derivative "
+        f"({', '.join(op.formulas)}) is not finite there ({error})"
     )
 
 
@@ -67,11 +69,8 @@ def backward(root: Value, gradient: float = 1.0) -> None:
         g = node.grad
         if g == 0.0:
             continue  # nothing flows through this node
-        if g - g != 0.0:
-            raise OverflowError(
-                f"backward: the gradient reaching {node!r} is {g!r}; the graph's values "
-                "are too large for float gradients, scale them down"
-            )
+        if g - g != 0.0:  # inf or nan
+            raise _overflow_error(node)
         a, b, out = node._a, node._b, node.data
         da = op.derivatives
         try:
@@ -83,6 +82,16 @@ def backward(root: Value, gradient: float = 1.0) -> None:
                 a.grad += g * da[0](_FLOAT, a.data, b, out)
         except (ZeroDivisionError, OverflowError, ValueError) as error:
             raise _derivative_error(node, error) from error
+    for node in order:
+        if node._op is None and node.grad - node.grad != 0.0:
+            raise _overflow_error(node)
+
+
+def _overflow_error(node):
+    return OverflowError(
+        f"backward: the gradient reaching {node!r} overflowed the float range; "
+        "the graph's values or derivatives are too large, scale them down"
+    )
 
 
 def _as_inputs(inputs):

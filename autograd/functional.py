@@ -83,7 +83,7 @@ def jacobian(fn, inputs) -> np.ndarray:
 
 
 def hessian(fn, inputs) -> np.ndarray:
-    """The n×n matrix of second derivatives of a scalar fn, by differentiating its gradient's graph."""
+    """The n×n second derivatives of a scalar fn, by differentiating its gradient's graph."""
     values, outputs = call_on_values(fn, as_floats(inputs, "hessian"), "hessian")
     if len(outputs) != 1:
         raise ValueError(f"hessian(): fn must return one Value, it returned {len(outputs)}")

@@ -16,8 +16,8 @@ input, ``y`` the second input of a binary op or the constant parameter of a unar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -191,7 +191,7 @@ POW = _op("**", 2, _pow,
           (lambda m, x, y, out: y * x ** (y - 1.0), lambda m, x, y, out: out * m.log(x)),
           ("y·x^(y-1)", "out·log(x)"), array_forward=np.power)
 POW_CONST = _op("**", 1, _pow_const,
-                (lambda m, x, c, out: c * x ** (c - 1.0),), ("c·x^(c-1)",),
+                (lambda m, x, c, out: c * x ** (c - 1.0) if c != 0.0 else 0.0,), ("c·x^(c-1)",),
                 array_forward=np.power, param="c")
 NEG = _op("neg", 1, lambda x: -x, (lambda m, x, y, out: -1.0,), ("-1",))
 ABS = _op("abs", 1, abs, (lambda m, x, y, out: m.sign(x),), ("sign(x)",),
