@@ -15,12 +15,11 @@ setup: $(STAMP) check-dot
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing chainrule and its test tools into $(VENV) ..."
-	@$(PIP) install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PIP) install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-	@$(PY) -c "import autograd, numpy, pytest, hypothesis" \
-		|| { echo "error: installing the package into $(VENV) failed; see the pip output above"; exit 1; }
+	@$(PIP) install -q --upgrade pip > $(VENV)/pip.log 2>&1 || true
+	@$(PIP) install -q -e '.[test]' >> $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; echo "error: installing chainrule into $(VENV) failed (log above)"; exit 1; }
 	@echo "Installing PyTorch 2.13.0 (CPU) for the comparison tests ..."
-	@$(PIP) install -q torch==2.13.0 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PIP) install -q torch==2.13.0 >> $(VENV)/pip.log 2>&1 || true
 	@$(PY) -c "import torch" 2>/dev/null \
 		|| echo "note: PyTorch is not installed; tests that compare against it will skip"
 	@touch $@
