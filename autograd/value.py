@@ -21,7 +21,7 @@ _new = object.__new__
 _REAL = (numbers.Real, np.bool_)
 
 
-def _check_number(data):
+def _check_number(data, what="Value()"):
     """The float a user-supplied number stands for, or a TypeError/ValueError saying why not."""
     if isinstance(data, Value):
         raise TypeError(
@@ -30,15 +30,15 @@ def _check_number(data):
         )
     if not isinstance(data, _REAL):
         raise TypeError(
-            f"Value() takes a real number (int, float, bool or numpy scalar), "
+            f"{what} takes a real number (int, float, bool or numpy scalar), "
             f"got {type(data).__name__}: {data!r}"
         )
     try:
         number = float(data)
     except OverflowError:
-        raise ValueError(f"Value(): {data!r} is too large for a float") from None
+        raise ValueError(f"{what}: {data!r} is too large for a float") from None
     if not _isfinite(number):
-        raise ValueError(f"Value() takes a finite number, got {number!r}")
+        raise ValueError(f"{what} takes a finite number, got {number!r}")
     return number
 
 
@@ -107,6 +107,10 @@ class Value:
     def zero_grad(self):
         self.grad = 0.0
 
+    def detach(self) -> Value:
+        """A new leaf with the same number and label, cut off from this graph."""
+        return Value(self.data, self.label)
+
     # --- arithmetic -------------------------------------------------------------------
 
     def __add__(self, other):
@@ -138,7 +142,7 @@ class Value:
             return _binary(ops.POW, self, exponent)
         if not isinstance(exponent, _REAL):
             return NotImplemented
-        return _unary(ops.POW_CONST, self, _check_number(exponent))
+        return _unary(ops.POW_CONST, self, _check_number(exponent, "the exponent of **"))
 
     def __rpow__(self, base):
         return _binary(ops.POW, base, self)
@@ -173,7 +177,7 @@ class Value:
         return _unary(ops.RELU, self)
 
     def leaky_relu(self, negative_slope=0.01):
-        return _unary(ops.LEAKY_RELU, self, _check_number(negative_slope))
+        return _unary(ops.LEAKY_RELU, self, _check_number(negative_slope, "negative_slope"))
 
     def softplus(self):
         return _unary(ops.SOFTPLUS, self)

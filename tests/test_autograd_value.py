@@ -43,6 +43,21 @@ def test_non_finite_numbers_are_refused(bad):
         Value(bad)
 
 
+def test_function_parameters_are_checked_by_name():
+    with pytest.raises(TypeError, match="negative_slope"):
+        Value(1.0).leaky_relu("0.1")
+    with pytest.raises(ValueError, match="exponent"):
+        Value(1.0) ** math.inf
+
+
+def test_detach_makes_a_leaf_with_the_same_number():
+    a = Value(2.0, label="a")
+    b = (a * 3).detach()
+    assert b.is_leaf and b.data == 6.0
+    (b * a).backward()
+    assert a.grad == 6.0 and b.grad == 2.0
+
+
 def test_label_must_be_text():
     with pytest.raises(TypeError, match="label"):
         Value(1.0, label=3)
