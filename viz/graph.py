@@ -1,0 +1,115 @@
+"""Which Values a diagram shows, of which kind, and what to do when there are too many."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from autograd import Value, topological_order
+
+
+def as_roots(root) -> list:
+    """`root` as a list of output Values: one Value, or an iterable of them (an MLP's outputs)."""
+    if isinstance(root, Value):
+        return [root]
+    try:
+        roots = list(root)
+    except TypeError:
+        raise TypeError(
+            f"expected a Value or a list of Values, got {type(root).__name__}: {root!r}"
+        ) from None
+    for i, r in enumerate(roots):
+        if not isinstance(r, Value):
+            raise TypeError(f"expected Values, but item {i} is {type(r).__name__}: {r!r}")
+    if not roots:
+        raise ValueError("nothing to draw: the list of outputs is empty")
+    return roots
+
+
+def topological(roots) -> list:
+    """Every Value the roots depend on, inputs first, each once (no recursion)."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    seen, order = set(), []
+    for r in roots:
+        for node in topological_order(r):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+def kind(node, roots, params) -> str:
+    """'output', 'param', 'input', 'constant' or 'value' (see viz.style)."""
+    if node in roots:
+        return "output"
+    if node.is_leaf:
+        if node in params:
+            return "param"
+        return "input" if node.label else "constant"
+    return "value"
+
+
+def drawn_count(values) -> int:
+    """Nodes a diagram of these Values draws: one per Value plus one per op."""
+    return sum(1 if v.is_leaf else 2 for v in values)
+
+
+@dataclass
+class Plan:
+    """What one diagram draws."""
+
+    order: list  # the Values drawn, inputs first
+    roots: list
+    params: set = field(default_factory=set)
+    groups: list = field(default_factory=list)  # viz.modules.Group, outermost first
+    owner: dict = field(default_factory=dict)  # Value -> innermost Group
+    collapsed: set = field(default_factory=set)  # Groups drawn as one node
+    hidden: int = 0  # Values left out to stay under the node limit
+    hidden_ops: int = 0
+    frontier: list = field(default_factory=list)  # drawn Values with parents left out
+
+    def __post_init__(self):
+        self.index = {v: i for i, v in enumerate(self.order)}
+
+    def count(self) -> int:
+        """How many Graphviz nodes this plan draws."""
+        if not self.collapsed:
+            return drawn_count(self.order) + (1 if self.hidden else 0)
+        inside = [v for v in self.order if self.shown_as(v) is not None]
+        outer = {self.shown_as(v) for v in inside}
+        rest = [v for v in self.order if self.shown_as(v) is None]
+        return drawn_count(rest) + len(outer) + (1 if self.hidden else 0)
+
+    def shown_as(self, node):
+        """The outermost collapsed Group that `node` disappears into, or None."""
+        group = self.owner.get(node)
+        found = None
+        while group is not None:
+            if group in self.collapsed:
+                found = group
+            group = group.parent
+        return found
+
+
+def nearest(order, roots, limit) -> Plan:
+    """A Plan of the Values nearest the outputs (breadth-first) that fit in `limit` nodes."""
+    keep, used = set(), 0
+    queue = deque(roots)
+    while queue:
+        node = queue.popleft()
+        if node in keep:
+            continue
+        cost = 1 if node.is_leaf else 2
+        if used + cost > limit - 1:  # one node is kept for the "more" note
+            break
+        keep.add(node)
+        used += cost
+        queue.extend(node.parents)
+    drawn = [v for v in order if v in keep]
+    left_out = [v for v in order if v not in keep]
+    plan = Plan(drawn, roots)
+    plan.hidden = len(left_out)
+    plan.hidden_ops = sum(1 for v in left_out if not v.is_leaf)
+    plan.frontier = [v for v in drawn if any(p not in keep for p in v.parents)]
+    return plan

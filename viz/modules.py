@@ -1,0 +1,298 @@
+"""Clusters for nn Modules: which module each node of a graph was computed in.
+
+A Value does not know which module made it (that would cost memory on every node), so
+viz works it out from the outside, in one of two ways:
+
+- from the model alone (`draw_dot(loss, model=model)`): a parameter belongs to the module
+  that holds it; an op belongs to the module of a parameter it uses directly, else to
+  the innermost module that holds all of its inputs (numbers such as the 0 that `sum`
+  starts from do not count). Ops applied to a module's output outside it with no other
+  input (say `y * 2`) are drawn inside that module, since nothing in the graph tells
+  them apart.
+- exactly, from a trace (`with viz.trace(model) as t: loss = ...`, then
+  `draw_dot(loss, model=t)`): each module call's nodes are those between its inputs and
+  its outputs; the innermost call wins.
+
+Neither adds anything to Value. The model is only read (duck-typed: `named_modules()`
+and `named_parameters()`, as nn.Module and torch.nn.Module have them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import graphviz
+
+from autograd import Value
+
+from .style import KIND_ATTRS, fmt, text
+
+
+@dataclass(eq=False)
+class Group:
+    """One module (a neuron, a layer) as a cluster of the diagram."""
+
+    path: str  # "layers.0.neurons.3"
+    type_name: str  # "Neuron"
+    parent: Group | None = None
+    children: list = field(default_factory=list)
+    node_id: str = ""
+
+    @property
+    def depth(self) -> int:
+        return 0 if self.parent is None else self.parent.depth + 1
+
+    def __repr__(self):
+        return f"Group({self.path!r}, {self.type_name})"
+
+
+def _groups(model):
+    """{path: Group} for every module inside `model` (the model itself excluded)."""
+    if not hasattr(model, "named_modules") or not hasattr(model, "named_parameters"):
+        raise TypeError(
+            f"model must be an nn Module (with named_modules() and named_parameters()) or a "
+            f"viz.trace, got {type(model).__name__}"
+        )
+    groups = {}
+    for path, module in model.named_modules():
+        if not path:
+            continue
+        parent_path = path
+        parent = None
+        while "." in parent_path and parent is None:
+            parent_path = parent_path.rsplit(".", 1)[0]
+            parent = groups.get(parent_path)
+        group = Group(path, type(module).__name__, parent, node_id=f"g{len(groups)}")
+        if parent is not None:
+            parent.children.append(group)
+        groups[path] = group
+    return groups
+
+
+def _param_owners(model, groups):
+    """{parameter Value: Group of the module that holds it (None for the model's own)}."""
+    owners = {}
+    for name, value in model.named_parameters():
+        path, owner = name, None
+        while "." in path and owner is None:
+            path = path.rsplit(".", 1)[0]
+            owner = groups.get(path)
+        owners[value] = owner
+    return owners
+
+
+def _common(a, b):
+    """The innermost Group holding both, or None."""
+    ancestors = set()
+    while a is not None:
+        ancestors.add(a)
+        a = a.parent
+    while b is not None and b not in ancestors:
+        b = b.parent
+    return b
+
+
+def infer_owners(order, param_owner) -> dict:
+    """{Value: Group} worked out from the parameters alone (see the module docstring)."""
+    owner = {}
+    for node in order:
+        if node in param_owner:
+            if param_owner[node] is not None:
+                owner[node] = param_owner[node]
+            continue
+        if node.is_leaf:
+            continue
+        direct = [param_owner[p] for p in node.parents if p in param_owner and param_owner[p]]
+        if direct:
+            owner[node] = direct[0]
+            continue
+        found, alone = None, True
+        for p in node.parents:
+            if p.is_leaf and not p.label and p not in param_owner:
+                continue  # a number in the expression: it goes wherever it is used
+            g = owner.get(p)
+            if g is None:
+                alone = False
+                break
+            found = g if found is None else _common(found, g)
+            if found is None:
+                alone = False
+                break
+        if alone and found is not None:
+            owner[node] = found
+    return owner
+
+
+class Trace:
+    """The module calls made inside ``with viz.trace(model) as t:``; pass it as draw_dot's model."""
+
+    def __init__(self, model):
+        self.model = model
+        self.calls = []  # (path, inputs, outputs), innermost calls first
+
+    def owners(self, order, groups) -> dict:
+        in_graph = set(order)
+        owner = {}
+        for path, inputs, outputs in self.calls:
+            group = groups.get(path)
+            if group is None:
+                continue
+            stop = set(inputs)
+            stack = [v for v in outputs if v in in_graph]
+            seen = set()
+            while stack:
+                node = stack.pop()
+                if node in seen or node in stop:
+                    continue
+                seen.add(node)
+                owner.setdefault(node, group)
+                stack.extend(node.parents)
+        return owner
+
+    def named_modules(self):
+        return self.model.named_modules()
+
+    def named_parameters(self):
+        return self.model.named_parameters()
+
+
+def _values(x, out):
+    if isinstance(x, Value):
+        out.append(x)
+    elif isinstance(x, (list, tuple)):
+        for item in x:
+            _values(item, out)
+    return out
+
+
+@contextlib.contextmanager
+def trace(model):
+    """Record which module computed which Values, for exact clusters in `draw_dot`.
+
+        with viz.trace(model) as t:
+            loss = mse_loss(model(x), y)
+        draw_dot(loss, model=t)
+
+    Each module's ``forward`` is wrapped on the instance for the duration of the block
+    (the classes are not touched) and restored afterwards, even on error.
+    """
+    record = Trace(model)
+    wrapped = []
+    for path, module in model.named_modules():
+        if not path or "forward" in vars(module):
+            continue
+        original = module.forward
+
+        def forward(x, _original=original, _path=path):
+            out = _original(x)
+            record.calls.append((_path, _values(x, []), _values(out, [])))
+            return out
+
+        module.forward = forward
+        wrapped.append(module)
+    try:
+        yield record
+    finally:
+        for module in wrapped:
+            del module.forward
+
+
+def attach(plan, model, collapse, max_nodes):
+    """Fill in the plan's parameters, groups and owners, and collapse what `collapse` says."""
+    if collapse not in ("auto", "none", "neurons", "layers"):
+        raise ValueError(
+            f"collapse must be 'auto', 'none', 'neurons' or 'layers'; got {collapse!r}"
+        )
+    groups = _groups(model)
+    param_owner = _param_owners(model, groups)
+    plan.params = set(param_owner)
+    if isinstance(model, Trace):
+        plan.owner = model.owners(plan.order, groups)
+    else:
+        plan.owner = infer_owners(plan.order, param_owner)
+    used = set()
+    for g in plan.owner.values():
+        while g is not None and g not in used:
+            used.add(g)
+            g = g.parent
+    plan.groups = [g for g in groups.values() if g in used]
+    innermost = [g for g in plan.groups if not any(c in used for c in g.children)]
+    outermost = [g for g in plan.groups if g.parent is None]
+    if collapse == "neurons":
+        plan.collapsed = set(innermost)
+    elif collapse == "layers":
+        plan.collapsed = set(outermost)
+    elif collapse == "auto" and max_nodes is not None:
+        for level in (innermost, outermost):
+            if plan.count() <= max_nodes:
+                break
+            plan.collapsed = set(level)
+
+
+def containers(plan) -> dict:
+    """{Group: its cluster Digraph} for every group that is drawn expanded."""
+    boxes = {}
+    for group in plan.groups:
+        if any(g in plan.collapsed for g in _lineage(group)):
+            continue
+        box = graphviz.Digraph(name=f"cluster_{group.node_id}")
+        box.attr(label=f"<{text(group.path)} <I>({text(group.type_name)})</I>>",
+                 style="rounded,dashed", color="#9c4f7c", fontcolor="#5e2f4b",
+                 labeljust="l", id=f"cluster_{group.node_id}")
+        boxes[group] = box
+    return boxes
+
+
+def _lineage(group):
+    while group is not None:
+        yield group
+        group = group.parent
+
+
+def draw_collapsed(plan, g, boxes, node_id, painter):
+    """One node per collapsed group, with the edges from outside into it."""
+    members = {group: [] for group in plan.collapsed}
+    for node in plan.order:
+        group = plan.shown_as(node)
+        if group is not None:
+            members[group].append(node)
+    roots = set(plan.roots)
+    for group, nodes in members.items():
+        inside = set(nodes)
+        ops = sum(1 for v in nodes if not v.is_leaf)
+        params = sum(1 for v in nodes if v in plan.params)
+        outputs = [v for v in nodes if v in roots]
+        outputs += [p for v in plan.order if v not in inside for p in v.parents if p in inside]
+        rows = [f"<B>{text(group.path)}</B> <I>({text(group.type_name)})</I>",
+                text(f"{ops} ops, {params} parameters")]
+        seen = set()
+        for v in outputs:
+            if v in seen:
+                continue
+            seen.add(v)
+            parts = []
+            if painter.show_data:
+                parts.append(f"data {fmt(painter.data(v))}")
+            if painter.show_grad:
+                parts.append(f"grad {fmt(painter.grad(v))}")
+            if parts:
+                rows.append(text("out: " + ", ".join(parts)))
+        label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">'
+                 + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows[:8]) + "</TABLE>>")
+        home = boxes.get(group.parent, g)
+        home.node(group.node_id, label, **KIND_ATTRS["module"])
+        done = set()
+        for v in nodes:
+            for p in v.parents:
+                src = node_id(p)
+                if p not in inside and (src, group.node_id) not in done:
+                    done.add((src, group.node_id))
+                    g.edge(src, group.node_id, style="dashed" if src == "more" else "solid")
+
+
+def assemble(plan, g, boxes):
+    """Put each expanded cluster inside its parent's, the outermost ones into `g`."""
+    for group in sorted(boxes, key=lambda grp: -grp.depth):
+        parent = boxes.get(group.parent)
+        (parent if parent is not None else g).subgraph(boxes[group])
