@@ -12,7 +12,17 @@ import graphviz
 
 from . import graph as _graph
 from . import modules as _modules
-from .style import ACTIVE_EDGE, EDGE_TEXT, FONT, KIND_ATTRS, PENDING_TEXT, fmt, text
+from .style import (
+    ACTIVE_EDGE,
+    EDGE_TEXT,
+    FONT,
+    KIND_ATTRS,
+    MAX_LABEL,
+    PENDING_TEXT,
+    Row,
+    fmt,
+    label,
+)
 
 MODES = ("forward", "backward", "both")
 _NONCOMMUTATIVE = {"-", "/", "**"}
@@ -150,71 +160,48 @@ def make_plan(root, *, model=None, collapse="auto", max_nodes=300, on_overflow="
     return _graph.nearest(order, roots, max_nodes)
 
 
-def _cell(content, width=None, color=None, bold=False):
-    """One row of an HTML-like label; `content` is already escaped. A width (points)
-    fixes the cell's size so that the layout does not move when the text changes."""
-    if bold:
-        content = f"<B>{content}</B>"
-    if color:
-        content = f'<FONT COLOR="{color}">{content}</FONT>'
-    size = f' WIDTH="{width}" HEIGHT="15" FIXEDSIZE="TRUE"' if width else ""
-    return f"<TR><TD{size}>{content}</TD></TR>"
-
-
-def _table(rows):
-    return (
-        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
-        + "".join(rows)
-        + "</TABLE>>"
-    )
-
-
 def _number_row(name, number, painter):
     if number is None:
-        return _cell(f"{name} ?", painter.cell_width, color=PENDING_TEXT)
-    return _cell(f"{name} {text(fmt(number))}", painter.cell_width)
+        return Row(f"{name} ?", PENDING_TEXT, width=painter.cell_width)
+    return Row(f"{name} {fmt(number)}", width=painter.cell_width)
 
 
-def _value_label(node, painter):
-    rows = []
-    if node.label:
-        rows.append(_cell(text(node.label), bold=True))
+def _value_rows(node, painter):
+    rows = [Row(node.label, bold=True, limit=MAX_LABEL)] if node.label else []
     if painter.show_data:
         rows.append(_number_row("data", painter.data(node), painter))
     if painter.show_grad:
         rows.append(_number_row("grad", painter.grad(node), painter))
-    return _table(rows or [_cell(" ")])
+    return rows
 
 
-def _op_label(node):
+def _op_rows(node):
     op = node.operation
-    rows = [_cell(text(op.name), bold=True)]
+    rows = [Row(op.name, bold=True)]
     if op.param and node.param is not None:
-        rows.append(_cell(text(f"{op.param}={fmt(node.param)}")))
-    return _table(rows)
+        rows.append(Row(f"{op.param}={fmt(node.param)}"))
+    return rows
 
 
-def _edge_label(node, k, painter):
+def _edge_rows(node, k, painter):
     op = node.operation
     if not painter.show_grad:
         if op.arity == 2 and op.name in _NONCOMMUTATIVE:
-            return _table([_cell(_ARG_NAMES[k])])
-        return None
+            return [Row(_ARG_NAMES[k])]
+        return []
     width = painter.edge_width(node, k)
     if painter.known(node):
         local = painter.local(node, k)
         number = "undefined" if local is None else fmt(local)
     else:
         local, number = None, "?"
-    rows = [_cell(text(f"∂out/∂{_ARG_NAMES[k]} = {op.formulas[k]} = {number}", 200), width,
-                  color=EDGE_TEXT)]
+    rows = [Row(f"∂out/∂{_ARG_NAMES[k]} = {op.formulas[k]} = {number}", EDGE_TEXT, width=width)]
     g = painter.passed_back(node)
     if g is not None and local is not None:
-        rows.append(_cell(text(f"grad += {fmt(g)} × {fmt(local)} = {fmt(g * local)}", 200),
-                          width))
+        rows.append(Row(f"grad += {fmt(g)} × {fmt(local)} = {fmt(g * local)}", width=width))
     elif painter.always_two_rows or g is not None:
-        rows.append(_cell("grad += ?", width, color=PENDING_TEXT))
-    return _table(rows)
+        rows.append(Row("grad += ?", PENDING_TEXT, width=width))
+    return rows
 
 
 def _attrs(*dicts):
@@ -224,9 +211,10 @@ def _attrs(*dicts):
     return out
 
 
-def build(plan, painter, rankdir="LR", name="chainrule") -> Graph:
-    """The Digraph of a Plan, written by a Painter."""
+def build(plan, painter, rankdir="LR", name="chainrule", html_like=True) -> Graph:
+    """The Digraph of a Plan, written by a Painter (with plain-text labels if not html_like)."""
     g = Graph(name=name)
+    g.plain_source = lambda: build(plan, painter, rankdir, name, html_like=False).source
     g.attr(rankdir=rankdir, fontname=FONT, fontsize="11", nodesep="0.25", ranksep="0.35")
     g.attr("node", fontname=FONT, fontsize="12", margin="0.08,0.04")
     g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
@@ -234,10 +222,10 @@ def build(plan, painter, rankdir="LR", name="chainrule") -> Graph:
         g.attr("edge", dir="back")  # the arrows show the gradient flowing back
     roots = set(plan.roots)
     index = plan.index
-    containers = _modules.containers(plan)
+    boxes = _modules.containers(plan, html_like)
 
-    def where(node):
-        return containers.get(plan.owner.get(node), g)
+    def lab(rows):
+        return label(rows, html_like)
 
     def node_id(node):
         group = plan.shown_as(node)
@@ -250,13 +238,14 @@ def build(plan, painter, rankdir="LR", name="chainrule") -> Graph:
         if plan.shown_as(node) is not None:
             continue
         i = index[node]
-        box = where(node)
+        box = boxes.get(plan.owner.get(node), g)
         kind = _graph.kind(node, roots, plan.params)
-        box.node(f"v{i}", _value_label(node, painter),
+        box.node(f"v{i}", lab(_value_rows(node, painter)),
                  **_attrs(KIND_ATTRS[kind], painter.node_attrs(node)))
         if node.is_leaf:
             continue
-        box.node(f"o{i}", _op_label(node), **_attrs(KIND_ATTRS["op"], painter.op_attrs(node)))
+        box.node(f"o{i}", lab(_op_rows(node)),
+                 **_attrs(KIND_ATTRS["op"], painter.op_attrs(node)))
         g.edge(f"o{i}", f"v{i}", **painter.edge_attrs(node, None))
         for k, parent in enumerate(node.parents):
             src = node_id(parent)
@@ -265,26 +254,25 @@ def build(plan, painter, rankdir="LR", name="chainrule") -> Graph:
                     edges.add(("more", i))
                     g.edge("more", f"o{i}", style="dashed")
                 continue
-            label = _edge_label(node, k, painter)
-            extra = {"label": label} if label else {}
-            if src.startswith("g"):
-                if (src, i) in edges:
-                    continue
-                edges.add((src, i))
-                extra = {}
+            if src.startswith("g"):  # a collapsed module: one edge per op it feeds
+                if (src, i) not in edges:
+                    edges.add((src, i))
+                    g.edge(src, f"o{i}")
+                continue
+            rows = _edge_rows(node, k, painter)
+            extra = {"label": lab(rows)} if rows else {}
             g.edge(src, f"o{i}", **_attrs(extra, painter.edge_attrs(node, k)))
-    _modules.draw_collapsed(plan, g, containers, node_id, painter)
+    _modules.draw_collapsed(plan, g, boxes, node_id, painter, lab)
     if plan.hidden:
-        g.node("more", _table([
-            _cell(text(f"⋯ {plan.hidden:,} earlier values ({plan.hidden_ops:,} ops) not drawn",
-                       limit=200), bold=True),
-            _cell(text("draw_dot(..., max_nodes=None) draws them all", limit=200)),
+        g.node("more", lab([
+            Row(f"⋯ {plan.hidden:,} earlier values ({plan.hidden_ops:,} ops) not drawn",
+                bold=True),
+            Row("draw_dot(..., max_nodes=None) draws them all"),
         ]), **KIND_ATTRS["more"])
     note = painter.note(plan)
     if note:
-        g.attr(label=_table([_cell(text(note, limit=200), color=PENDING_TEXT)]),
-               labelloc="b")
-    _modules.assemble(plan, g, containers)
+        g.attr(label=lab([Row(note, PENDING_TEXT)]), labelloc="b")
+    _modules.assemble(plan, g, boxes)
     return g
 
 

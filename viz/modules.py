@@ -26,7 +26,7 @@ import graphviz
 
 from autograd import Value
 
-from .style import KIND_ATTRS, fmt, text
+from .style import KIND_ATTRS, Row, fmt, label
 
 
 @dataclass(eq=False)
@@ -230,14 +230,14 @@ def attach(plan, model, collapse, max_nodes):
             plan.collapsed = set(level)
 
 
-def containers(plan) -> dict:
+def containers(plan, html_like=True) -> dict:
     """{Group: its cluster Digraph} for every group that is drawn expanded."""
     boxes = {}
     for group in plan.groups:
         if any(g in plan.collapsed for g in _lineage(group)):
             continue
         box = graphviz.Digraph(name=f"cluster_{group.node_id}")
-        box.attr(label=f"<{text(group.path)} <I>({text(group.type_name)})</I>>",
+        box.attr(label=label([Row(f"{group.path} ({group.type_name})", limit=80)], html_like),
                  style="rounded,dashed", color="#9c4f7c", fontcolor="#5e2f4b",
                  labeljust="l", id=f"cluster_{group.node_id}")
         boxes[group] = box
@@ -250,7 +250,7 @@ def _lineage(group):
         group = group.parent
 
 
-def draw_collapsed(plan, g, boxes, node_id, painter):
+def draw_collapsed(plan, g, boxes, node_id, painter, lab):
     """One node per collapsed group, with the edges from outside into it."""
     members = {group: [] for group in plan.collapsed}
     for node in plan.order:
@@ -259,29 +259,25 @@ def draw_collapsed(plan, g, boxes, node_id, painter):
             members[group].append(node)
     roots = set(plan.roots)
     for group, nodes in members.items():
+        if not nodes:
+            continue
         inside = set(nodes)
         ops = sum(1 for v in nodes if not v.is_leaf)
         params = sum(1 for v in nodes if v in plan.params)
         outputs = [v for v in nodes if v in roots]
         outputs += [p for v in plan.order if v not in inside for p in v.parents if p in inside]
-        rows = [f"<B>{text(group.path)}</B> <I>({text(group.type_name)})</I>",
-                text(f"{ops} ops, {params} parameters")]
-        seen = set()
-        for v in outputs:
-            if v in seen:
-                continue
-            seen.add(v)
+        rows = [Row(f"{group.path} ({group.type_name})", bold=True, limit=80),
+                Row(f"{ops} ops, {params} parameters")]
+        for v in dict.fromkeys(outputs):
             parts = []
             if painter.show_data:
                 parts.append(f"data {fmt(painter.data(v))}")
             if painter.show_grad:
                 parts.append(f"grad {fmt(painter.grad(v))}")
-            if parts:
-                rows.append(text("out: " + ", ".join(parts)))
-        label = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0">'
-                 + "".join(f"<TR><TD>{r}</TD></TR>" for r in rows[:8]) + "</TABLE>>")
+            if parts and len(rows) < 8:
+                rows.append(Row("out: " + ", ".join(parts)))
         home = boxes.get(group.parent, g)
-        home.node(group.node_id, label, **KIND_ATTRS["module"])
+        home.node(group.node_id, lab(rows), **KIND_ATTRS["module"])
         done = set()
         for v in nodes:
             for p in v.parents:

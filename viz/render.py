@@ -72,7 +72,9 @@ def pipe(diagram, fmt: str) -> bytes:
         stderr = (error.stderr or b"").decode(errors="replace").strip()
         raise RuntimeError(f"Graphviz's dot failed to render the diagram: {stderr}") from None
     if fmt == "svg":
-        data = _wasm_svg(diagram.source)
+        # The WebAssembly build has no HTML-like labels: our graphs redraw in plain text.
+        plain = getattr(diagram, "plain_source", None)
+        data = _wasm_svg(plain() if callable(plain) else diagram.source)
         if data is not None:
             return data
         raise RenderUnavailable(

@@ -14,6 +14,9 @@ colour-vision deficiencies; text is always black on a light fill.
 """
 
 import html
+from typing import NamedTuple
+
+import graphviz
 
 FONT = "Helvetica,Arial,sans-serif"
 
@@ -52,13 +55,49 @@ def fmt(x) -> str:
     return "0" if s == "-0" else s
 
 
-def text(s, limit=MAX_LABEL) -> str:
-    """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup.
-
-    Unprintable characters (controls, which XML cannot carry) are shown as escapes, long text is cut
-    with an ellipsis, and & < > " ' become entities.
-    """
+def clean(s, limit=MAX_LABEL) -> str:
+    """Text as a diagram shows it: unprintable characters (controls, which XML cannot carry)
+    written as escapes, and anything longer than `limit` cut with an ellipsis."""
     s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(s))
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return html.escape(s, quote=True)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def text(s, limit=MAX_LABEL) -> str:
+    """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup."""
+    return html.escape(clean(s, limit), quote=True)
+
+
+class Row(NamedTuple):
+    """One line of a label. `text` is raw: it is escaped when the label is made."""
+
+    text: str
+    color: str | None = None
+    bold: bool = False
+    width: int | None = None  # points; fixes the cell so the layout ignores the text
+    limit: int = 200
+
+
+def label(rows, html_like=True):
+    """A Graphviz label of these rows.
+
+    HTML-like (a table, with colours, bold and fixed cell sizes) by default. Plain labels
+    (lines of escaped text) serve Graphviz builds without HTML-label support, such as the
+    WebAssembly one; Graphviz writes their text into SVG escaped, like any other text.
+    """
+    if not html_like:
+        lines = [graphviz.escape(clean(r.text, r.limit)) for r in rows]
+        return graphviz.nohtml("\\n".join(lines) or " ")
+    cells = []
+    for r in rows:
+        content = text(r.text, r.limit) or " "
+        if r.bold:
+            content = f"<B>{content}</B>"
+        if r.color:
+            content = f'<FONT COLOR="{r.color}">{content}</FONT>'
+        size = f' WIDTH="{r.width}" HEIGHT="15" FIXEDSIZE="TRUE"' if r.width else ""
+        cells.append(f"<TR><TD{size}>{content}</TD></TR>")
+    return (
+        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+        + "".join(cells or ["<TR><TD> </TD></TR>"])
+        + "</TABLE>>"
+    )
