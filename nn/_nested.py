@@ -1,0 +1,147 @@
+"""Nested lists of Values and numbers: the "tensors" of a scalar engine.
+
+A model sees one example as a flat list of numbers (its features) and a batch as a list
+of examples. Losses and activations work on any nesting: a Value, a list, a list of lists.
+These helpers find the shape of such a nest, flatten it and rebuild it.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from autograd import Value
+
+_REAL = (numbers.Real, np.bool_)
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, (Value, *_REAL))
+
+
+def as_nested(x):
+    """numpy arrays become nested lists of Python floats; everything else is left alone."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"expected an array of real numbers, got dtype {x.dtype}")
+        return x.astype(float).tolist()
+    return x
+
+
+def shape(x, what: str = "input") -> tuple:
+    """The shape of a nest, e.g. (4, 3) for four examples of three numbers; () for a scalar."""
+    x = as_nested(x)
+    if is_scalar(x):
+        return ()
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"{what} must be a Value, a number or a (nested) list of them, "
+            f"got {type(x).__name__}: {x!r}"
+        )
+    if not x:
+        return (0,)
+    inner = [shape(item, what) for item in x]
+    if any(s != inner[0] for s in inner):
+        raise ValueError(f"{what} is ragged: its rows have shapes {sorted(set(inner))}")
+    return (len(x), *inner[0])
+
+
+def flatten(x) -> list:
+    """The scalars of a nest in row order."""
+    x = as_nested(x)
+    if is_scalar(x):
+        return [x]
+    out = []
+    for item in x:
+        out.extend(flatten(item))
+    return out
+
+
+def unflatten(items: list, dims: tuple):
+    """The inverse of `flatten`: rebuild a nest of shape `dims` from its scalars."""
+    if not dims:
+        return items[0]
+    if len(dims) == 1:
+        return list(items)
+    step = len(items) // dims[0]
+    return [unflatten(items[i * step : (i + 1) * step], dims[1:]) for i in range(dims[0])]
+
+
+def map_nested(fn, x):
+    """fn applied to every scalar of a nest, keeping the nesting."""
+    x = as_nested(x)
+    if is_scalar(x):
+        return fn(x)
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"expected a Value, a number or a (nested) list of them, got {type(x).__name__}"
+        )
+    return [map_nested(fn, item) for item in x]
+
+
+def as_value(x) -> Value:
+    return x if isinstance(x, Value) else Value(x)
+
+
+def total(values):
+    """Sum of Values without the extra ``0 + ...`` node that ``sum()`` adds."""
+    values = iter(values)
+    out = next(values)
+    for v in values:
+        out = out + v
+    return out
+
+
+def is_batch(x) -> bool:
+    """True for a batch of examples (2-D), False for one example (1-D)."""
+    if isinstance(x, np.ndarray):
+        if x.ndim > 2:
+            raise ValueError(
+                f"expected one example (1-D) or a batch of examples (2-D), got an array "
+                f"of shape {x.shape}"
+            )
+        return x.ndim == 2
+    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(
+        x[0], (list, tuple, np.ndarray)
+    )
+
+
+def as_example(x, width: int, who: str) -> list:
+    """One example as a list of floats and Values, checked to hold `width` features."""
+    if isinstance(x, np.ndarray):
+        x = as_nested(x)
+    elif is_scalar(x):
+        x = [x]
+    if not isinstance(x, (list, tuple)):
+        raise TypeError(
+            f"{who} takes a list of numbers or Values (one example) or a list of such lists "
+            f"(a batch), got {type(x).__name__}"
+        )
+    if len(x) != width:
+        raise ValueError(f"{who} expects {width} inputs per example, got {len(x)}")
+    out = []
+    for i, item in enumerate(x):
+        if isinstance(item, Value):
+            out.append(item)
+        elif isinstance(item, _REAL):
+            out.append(float(item))
+        else:
+            raise TypeError(
+                f"{who}: input {i} must be a number or a Value, got {type(item).__name__}: "
+                f"{item!r}"
+            )
+    return out
+
+
+def for_each_example(x, fn):
+    """fn on one example, or on each example of a batch."""
+    if is_batch(x):
+        return [fn(example) for example in x]
+    return fn(x)
+
+
+def to_numpy(outputs) -> np.ndarray:
+    """Model outputs (Values, nested) as a float array of the same shape."""
+    return np.array(map_nested(lambda v: v.data if isinstance(v, Value) else float(v), outputs),
+                    dtype=float)

@@ -1,0 +1,62 @@
+"""How the training loop turns a mini-batch into a loss and gradients.
+
+The loop never builds graphs itself: it asks a backend. `EagerBackend` calls the model on
+the whole batch with the scalar engine, takes ``loss_fn(outputs, targets)`` (mean over the
+batch), adds ``penalty(model)`` and back-propagates. A batched backend (the numpy tape of
+``autograd.tape``) plugs in with the same two methods: trace ``loss_fn(model(x), y)`` for
+one example, replay it for the whole batch, and leave each parameter's ``.grad`` equal to
+what the eager backend would give. Register it with ``register_backend("tape", TapeBackend)``
+and select it with ``fit(..., backend="tape")``.
+"""
+
+from __future__ import annotations
+
+from autograd import no_grad
+
+from ._nested import to_numpy
+
+__all__ = ["EagerBackend", "BACKENDS", "register_backend", "get_backend"]
+
+
+class EagerBackend:
+    """One graph of Values for the whole mini-batch, differentiated by ``backward()``."""
+
+    name = "eager"
+
+    def train_step(self, model, loss_fn, X, y, penalty=None):
+        """Forward and backward for one batch: returns (data loss, outputs as an array).
+
+        Adds the gradients to the parameters' ``.grad`` (the caller zeroes them first).
+        """
+        outputs = model(X)
+        loss = loss_fn(outputs, y)
+        objective = loss + penalty(model) if penalty is not None else loss
+        objective.backward()
+        return loss.data, to_numpy(outputs)
+
+    def evaluate(self, model, loss_fn, X, y):
+        """(loss, outputs) without building a graph; the caller sets eval mode."""
+        with no_grad():
+            outputs = model(X)
+            loss = loss_fn(outputs, y) if loss_fn is not None else None
+        return (loss.data if loss is not None else None), to_numpy(outputs)
+
+
+BACKENDS = {"eager": EagerBackend}
+
+
+def register_backend(name: str, factory) -> None:
+    """Make ``backend=name`` available to `fit` and `Trainer`; factory() returns a backend."""
+    BACKENDS[name] = factory
+
+
+def get_backend(backend):
+    """A backend from its name, or the object itself if it has train_step and evaluate."""
+    if isinstance(backend, str):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+        return BACKENDS[backend]()
+    if hasattr(backend, "train_step") and hasattr(backend, "evaluate"):
+        return backend
+    raise TypeError(f"backend must be a name or an object with train_step and evaluate, "
+                    f"got {backend!r}")

@@ -1,0 +1,31 @@
+"""Accuracy of a classifier's outputs against its labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._nested import to_numpy
+
+__all__ = ["accuracy"]
+
+
+def accuracy(outputs, targets, threshold: float = 0.0) -> float:
+    """The fraction of examples classified correctly.
+
+    ``outputs`` (Values or numbers) are one score per example, or one row of class scores
+    per example. One score: the prediction is positive when score > ``threshold`` (0 for
+    logits and hinge scores, 0.5 for probabilities), and a target is positive when > 0, so
+    0/1 and -1/1 labels both work. Rows: the prediction is the highest-scoring class.
+    """
+    scores = to_numpy(outputs)
+    targets = np.asarray(targets)
+    if len(scores) != len(targets):
+        raise ValueError(f"accuracy: {len(scores)} outputs but {len(targets)} targets")
+    if len(scores) == 0:
+        raise ValueError("accuracy: no examples")
+    if scores.ndim == 2:
+        predicted = scores.argmax(axis=1)
+        return float(np.mean(predicted == targets.reshape(-1)))
+    if scores.ndim != 1:
+        raise ValueError(f"accuracy: outputs must be 1-D or 2-D, got shape {scores.shape}")
+    return float(np.mean((scores > threshold) == (targets.reshape(-1) > 0)))

@@ -1,0 +1,255 @@
+"""`Module`: the base of every layer and model.
+
+A module is made of what its attributes hold, as in PyTorch: a `Value` or a list of Values
+is a parameter, a `Module` or a list of Modules is a child. Names are attribute paths
+(``layers.0.neurons.3.weight``). Numbers that are state without being trained (BatchNorm's
+running statistics) are buffers, listed by name in the class's ``_buffers``.
+Attributes whose names start with "_" are private and never part of the state.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from autograd import Value
+
+LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
+
+MODULES: dict = {}
+"""Module classes by `class_key`, so `Module.load` rebuilds a saved model without running code."""
+
+
+def class_key(cls) -> str:
+    """A class's full name, "nn.layers.MLP": what a model file records."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _list_of(item, kind) -> bool:
+    return isinstance(item, (list, tuple)) and bool(item) and all(isinstance(x, kind) for x in item)
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Module:
+    """Base class: parameters, train/eval mode, state_dict and saving for any model."""
+
+    training = True
+    _buffers: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODULES[class_key(cls)] = cls
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+
+    # --- what the module is made of ----------------------------------------------------
+
+    def _public(self):
+        return ((k, v) for k, v in vars(self).items() if not k.startswith("_"))
+
+    def named_children(self) -> list:
+        out = []
+        for name, item in self._public():
+            if isinstance(item, Module):
+                out.append((name, item))
+            elif _list_of(item, Module):
+                out.extend((f"{name}.{i}", m) for i, m in enumerate(item))
+        return out
+
+    def children(self) -> list:
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix: str = "") -> list:
+        """This module and every module inside it, depth first, with their paths."""
+        out = [(prefix, self)]
+        for name, child in self.named_children():
+            out.extend(child.named_modules(_join(prefix, name)))
+        return out
+
+    def modules(self) -> list:
+        return [m for _, m in self.named_modules()]
+
+    def _tensors(self):
+        """(name, Value or list of Values) for this module's own parameters."""
+        for name, item in self._public():
+            if isinstance(item, Value) or _list_of(item, Value):
+                yield name, item
+
+    def named_parameters(self) -> list:
+        """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``."""
+        out, seen = [], set()
+        for prefix, module in self.named_modules():
+            for name, item in module._tensors():
+                key = _join(prefix, name)
+                pairs = [(key, item)] if isinstance(item, Value) else [
+                    (f"{key}.{i}", v) for i, v in enumerate(item)
+                ]
+                for k, v in pairs:
+                    if id(v) not in seen:  # a shared parameter is listed once
+                        seen.add(id(v))
+                        out.append((k, v))
+        return out
+
+    def parameters(self) -> list:
+        return [v for _, v in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def apply(self, fn):
+        """fn(module) for every module inside, then for this one (as PyTorch); returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def train(self, mode: bool = True):
+        """Training mode (the default): Dropout drops, BatchNorm uses the batch's statistics."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout and noise off, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _slots(self) -> dict:
+        """{state_dict key: (module, attribute, is_parameter)}."""
+        slots = {}
+        for prefix, module in self.named_modules():
+            for name, _ in module._tensors():
+                slots[_join(prefix, name)] = (module, name, True)
+            for name in module._buffers:
+                if getattr(module, name, None) is not None:
+                    slots[_join(prefix, name)] = (module, name, False)
+        return slots
+
+    def state_dict(self) -> dict:
+        """Every parameter tensor and buffer as plain numbers (floats and lists of floats)."""
+        state = {}
+        for key, (module, name, _) in self._slots().items():
+            item = getattr(module, name)
+            if isinstance(item, Value):
+                state[key] = item.data
+            elif isinstance(item, (list, tuple)):
+                state[key] = [v.data if isinstance(v, Value) else v for v in item]
+            else:
+                state[key] = item
+        return state
+
+    def load_state_dict(self, state, strict: bool = True) -> LoadResult:
+        """Copy numbers from `state` into the parameters and buffers, in place.
+
+        Everything is checked first; on any missing (with ``strict``), unexpected or
+        mis-shaped entry a ValueError lists them all and the module is left unchanged.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict takes a dict, got {type(state).__name__}")
+        slots = self._slots()
+        missing = [k for k in slots if k not in state]
+        unexpected = [k for k in state if k not in slots]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {', '.join(map(str, unexpected))}")
+        current = self.state_dict()
+        for key in slots:
+            if key in state:
+                problem = _shape_problem(current[key], state[key])
+                if problem:
+                    problems.append(f"{key}: {problem}")
+        if problems:
+            raise ValueError(
+                f"load_state_dict for {type(self).__name__}: nothing was loaded, because\n  "
+                + "\n  ".join(problems)
+            )
+        for key, (module, name, is_parameter) in slots.items():
+            if key not in state:
+                continue
+            new = state[key]
+            item = getattr(module, name)
+            if is_parameter and isinstance(item, Value):
+                item.data = float(new)
+            elif is_parameter:
+                for v, x in zip(item, new):
+                    v.data = float(x)
+            elif isinstance(current[key], list):
+                setattr(module, name, [float(x) for x in new])
+            else:
+                setattr(module, name, type(current[key])(new))
+        return LoadResult(missing, unexpected)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def config(self) -> dict:
+        """The constructor arguments that rebuild this module's shape (for `load`)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def save(self, path):
+        """Write class, config and state_dict to a JSON file, atomically. Returns the path."""
+        from .serialization import save_module
+
+        return save_module(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Rebuild a model saved with `save`: ``MLP.load("model.json")``."""
+        from .serialization import load_module
+
+        return load_module(cls, path)
+
+    # --- display -------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+
+    def __repr__(self):
+        children = self.named_children()
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def _real(x) -> bool:
+    return isinstance(x, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        x, (bool, np.bool_)
+    ) and math.isfinite(x)
+
+
+def _shape_problem(expected, got):
+    """Why `got` cannot replace `expected` (a number or a list of numbers), or None."""
+    if isinstance(expected, list):
+        if isinstance(got, np.ndarray):
+            got = got.tolist()
+        if not isinstance(got, (list, tuple)):
+            return f"expected a list of {len(expected)} numbers, got {type(got).__name__}"
+        if len(got) != len(expected):
+            return f"expected {len(expected)} numbers, got {len(got)}"
+        bad = [i for i, x in enumerate(got) if not _real(x)]
+        if bad:
+            return f"entry {bad[0]} is {got[bad[0]]!r}, not a finite number"
+        return None
+    if not _real(got):
+        return f"expected a finite number, got {got!r}"
+    if isinstance(expected, int) and (float(got) != int(got) or got < 0):
+        return f"expected a non-negative whole number, got {got!r}"
+    return None

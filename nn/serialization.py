@@ -1,0 +1,109 @@
+"""Saving and loading models as JSON: written atomically, read without running any code.
+
+A model file holds the class name, the constructor config and the state_dict. Loading
+looks the class up among known Module classes (never imports or evaluates anything named
+in the file), rebuilds it and loads the state, so a truncated, foreign or tampered file
+raises ValueError instead of producing a half-loaded model. Never pickle: loading a pickle
+runs code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+
+FORMAT = "chainrule.module"
+VERSION = 1
+
+
+def write_json_atomic(path, document) -> str:
+    """Write `document` as JSON to a temporary file beside `path`, then rename it over `path`.
+
+    A crash mid-write leaves the old file (or none), never half of a new one.
+    """
+    path = os.fspath(path)
+    text = json.dumps(document, allow_nan=False)  # fails before any file is touched
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def read_json(path, what: str = "chainrule model file") -> dict:
+    """Parse a JSON object from `path`; anything else is a ValueError naming the file."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"{path} is not a {what} (it is not valid JSON: {error})") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is not a {what} (expected a JSON object)")
+    return document
+
+
+def save_module(module, path) -> str:
+    from .module import class_key
+
+    return write_json_atomic(path, {
+        "format": FORMAT,
+        "version": VERSION,
+        "class": class_key(type(module)),
+        "config": module.config(),
+        "state_dict": module.state_dict(),
+    })
+
+
+def load_module(cls, path):
+    """Rebuild the model saved in `path`; it must be a `cls` (or a subclass of it)."""
+    from .module import MODULES
+
+    document = read_json(path)
+    if document.get("format") != FORMAT:
+        raise ValueError(
+            f"{path} is not a chainrule model file (format is {document.get('format')!r})"
+        )
+    if document.get("version") != VERSION:
+        raise ValueError(
+            f"{path}: model file version {document.get('version')!r} is not supported "
+            f"(this chainrule reads version {VERSION})"
+        )
+    name, config, state = (document.get(k) for k in ("class", "config", "state_dict"))
+    if not isinstance(config, dict) or not isinstance(state, dict):
+        raise ValueError(f"{path}: the model file lacks its config or state_dict")
+    target = MODULES.get(name) if isinstance(name, str) else None
+    if target is None:
+        raise ValueError(
+            f"{path}: unknown model class {name!r} (define or import it before loading)"
+        )
+    if not issubclass(target, cls):
+        raise ValueError(
+            f"{path} holds a {target.__name__}, not a {cls.__name__}; "
+            f"load it with {target.__name__}.load"
+        )
+    try:
+        model = target.from_config(config)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: cannot rebuild {name} from its config: {error}") from None
+    try:
+        model.load_state_dict(state)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return model

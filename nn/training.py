@@ -1,0 +1,203 @@
+"""The training loop: epochs of mini-batches, a progress bar, a history, callbacks.
+
+    history = fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.5),
+                  epochs=100, validation_data=(X_val, y_val))
+    history["loss"][-1], history["val_accuracy"][-1]
+
+The progress bar is tqdm's (``tqdm.auto``: a widget in Jupyter, text in a terminal);
+``quiet=True`` prints nothing at all. How a batch becomes a loss and gradients is the
+backend's job (`nn.backends`), so a faster engine is one argument away: ``backend="..."``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import losses
+from .backends import get_backend
+from .callbacks import Callback
+from .data import DataLoader
+from .metrics import accuracy
+from .module import Module
+from .optim import Adam, Optimizer
+
+__all__ = ["Trainer", "fit"]
+
+_CLASSIFICATION = (losses.hinge_loss, losses.bce_with_logits, losses.cross_entropy,
+                   losses.nll_loss)
+
+
+def _loss_function(loss):
+    if isinstance(loss, str):
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(losses.LOSSES)} "
+                             "or a function loss(outputs, targets) -> Value")
+        return losses.LOSSES[loss]
+    if callable(loss):
+        return loss
+    raise TypeError(f"loss must be a name or a function, got {loss!r}")
+
+
+def _metric_function(metric, loss_fn):
+    """(name, fn(outputs, targets) -> float) or (None, None)."""
+    probabilities = loss_fn is losses.binary_cross_entropy
+    if metric == "auto":
+        if not (probabilities or loss_fn in _CLASSIFICATION):
+            return None, None
+        metric = "accuracy"
+    if metric is None:
+        return None, None
+    if metric == "accuracy":
+        return "accuracy", partial(accuracy, threshold=0.5 if probabilities else 0.0)
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    raise ValueError(f"metric must be 'auto', 'accuracy', None or a function, got {metric!r}")
+
+
+def _arrays(X, y, what):
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2:
+        raise ValueError(f"{what}: X must be 2-D (examples x features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{what}: X has {len(X)} examples but y has {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError(f"{what}: no examples")
+    return X, y
+
+
+def _short(x):
+    return f"{x:.4g}"
+
+
+class Trainer:
+    """Trains `model` on (X, y) with `loss` and `optimizer`.
+
+    ``penalty(model) -> Value`` is added to the loss before back-propagation (e.g.
+    ``partial(l2_penalty, alpha=1e-4)``) but not to the reported loss. ``scheduler`` steps
+    once per epoch. ``metric`` is "auto" (accuracy for classification losses), "accuracy",
+    None or a function ``(outputs, targets) -> float`` on numpy arrays.
+    """
+
+    def __init__(self, model, loss, optimizer, *, penalty=None, scheduler=None, callbacks=(),
+                 metric="auto", backend="eager", quiet=False):
+        if not isinstance(model, Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be an nn.optim optimizer, got {optimizer!r}")
+        self.model = model
+        self.loss_fn = _loss_function(loss)
+        self.optimizer = optimizer
+        self.penalty = penalty
+        self.scheduler = scheduler
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be nn.callbacks.Callback objects, got {cb!r}")
+        self.metric_name, self.metric = _metric_function(metric, self.loss_fn)
+        self.backend = get_backend(backend)
+        self.quiet = quiet
+        self.history = {}
+        self.stop_training = False
+
+    def fit(self, X, y, epochs=1, batch_size=None, validation_data=None, shuffle=True,
+            seed=None) -> dict:
+        """Train for up to ``epochs`` epochs (callbacks may stop sooner); returns the history.
+
+        ``batch_size=None`` uses the whole training set as one batch. The history maps
+        "loss", "accuracy" (when there is a metric), "val_loss", "val_accuracy" and "lr"
+        to one number per epoch.
+        """
+        X, y = _arrays(X, y, "fit")
+        if validation_data is not None:
+            X_val, y_val = _arrays(*validation_data, "fit validation_data")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive whole number, got {epochs!r}")
+        loader = DataLoader(X, y, batch_size or len(X), shuffle=shuffle, seed=seed)
+        self.history = {}
+        self.stop_training = False
+        was_training = self.model.training
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=self.quiet)
+        try:
+            for epoch in bar:
+                logs = self._train_epoch(loader)
+                if validation_data is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(X_val, y_val).items()})
+                logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                if self.scheduler is not None:
+                    self.scheduler.step()
+                for key, value in logs.items():
+                    self.history.setdefault(key, []).append(value)
+                bar.set_postfix({k: _short(v) for k, v in logs.items() if k != "lr"})
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, epoch, logs)
+                if self.stop_training:
+                    break
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        finally:
+            bar.close()
+            self.model.train(was_training)
+        return self.history
+
+    def _train_epoch(self, loader):
+        self.model.train()
+        total, count, outputs, targets = 0.0, 0, [], []
+        for X_batch, y_batch in loader:
+            self.optimizer.zero_grad()
+            loss, out = self.backend.train_step(
+                self.model, self.loss_fn, X_batch, y_batch, self.penalty
+            )
+            self.optimizer.step()
+            total += loss * len(X_batch)
+            count += len(X_batch)
+            outputs.append(out)
+            targets.append(y_batch)
+        logs = {"loss": total / count}
+        if self.metric is not None:
+            logs[self.metric_name] = self.metric(np.concatenate(outputs), np.concatenate(targets))
+        return logs
+
+    def evaluate(self, X, y) -> dict:
+        """Loss (and metric) on (X, y) in evaluation mode, without building a graph."""
+        X, y = _arrays(X, y, "evaluate")
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            loss, outputs = self.backend.evaluate(self.model, self.loss_fn, X, y)
+        finally:
+            self.model.train(was_training)
+        logs = {"loss": loss}
+        if self.metric is not None:
+            logs[self.metric_name] = self.metric(outputs, y)
+        return logs
+
+    def predict(self, X) -> np.ndarray:
+        """The model's outputs for X as a numpy array, in evaluation mode."""
+        X = np.asarray(X, dtype=float)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.backend.evaluate(self.model, None, X, None)[1]
+        finally:
+            self.model.train(was_training)
+
+
+def fit(model, X, y, *, loss, optimizer=None, epochs=100, batch_size=None,
+        validation_data=None, penalty=None, scheduler=None, callbacks=(), metric="auto",
+        backend="eager", quiet=False, shuffle=True, seed=None) -> dict:
+    """Train `model` and return its history: ``Trainer(...).fit(...)`` in one call.
+
+    ``optimizer`` defaults to ``Adam(model.parameters(), lr=0.01)``.
+    """
+    if optimizer is None:
+        optimizer = Adam(model.parameters(), lr=0.01)
+    trainer = Trainer(model, loss, optimizer, penalty=penalty, scheduler=scheduler,
+                      callbacks=callbacks, metric=metric, backend=backend, quiet=quiet)
+    return trainer.fit(X, y, epochs=epochs, batch_size=batch_size,
+                       validation_data=validation_data, shuffle=shuffle, seed=seed)
