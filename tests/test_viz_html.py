@@ -1,0 +1,86 @@
+"""The stepper's HTML page: self-contained, one frame per step, no injected markup."""
+
+import html.parser
+import shutil
+
+import pytest
+
+from autograd import Value
+from viz import Stepper
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot program is not installed"
+)
+
+
+class Page(html.parser.HTMLParser):
+    """Collects tags, their attributes and the script text of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.scripts, self._in_script = [], [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def parse(text):
+    page = Page()
+    page.feed(text)
+    return page
+
+
+def neuron(label="y"):
+    x, w, b = Value(1.5, label="x"), Value(-0.5, label="w"), Value(0.2, label="b")
+    y = (x * w + b).tanh()
+    y.label = label
+    return y
+
+
+def test_one_frame_per_step_and_nothing_from_the_network(tmp_path):
+    s = Stepper(neuron())
+    path = s.to_html(tmp_path / "walk.html")
+    assert path == str(tmp_path / "walk.html")
+    text = (tmp_path / "walk.html").read_text(encoding="utf-8")
+    page = parse(text)
+    frames = [a for t, a in page.tags if "frame" in a.get("class", "").split()]
+    assert len(frames) == len(s) == 12
+    assert [int(a["data-index"]) for a in frames] == list(range(12))
+    assert [t for t, _ in page.tags].count("svg") == 12
+    assert [t for t, _ in page.tags].count("script") == 1
+    for tag, attrs in page.tags:  # no external resource of any kind
+        assert "src" not in attrs and tag not in ("link", "iframe", "img", "object")
+        assert not attrs.get("href", "").startswith(("http", "//"))
+    assert "@import" not in text and "url(" not in text
+    assert "<?xml" not in text and "<!DOCTYPE svg" not in text
+
+
+def test_frames_are_listed_in_order_without_script_too():
+    """Static notebook viewers run no script: every frame and caption is in the page."""
+    s = Stepper(neuron())
+    text = s.to_html()
+    positions = [text.index(st.caption.split(":")[0] + ":") for st in s.steps]
+    assert positions == sorted(positions)
+
+
+def test_a_hostile_label_stays_text_in_the_page():
+    y = neuron(label="</script><script>alert(1)</script>")
+    text = Stepper(y).to_html()
+    page = parse(text)
+    assert [t for t, _ in page.tags].count("script") == 1
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_two_steppers_on_one_page_do_not_share_ids():
+    a, b = Stepper(neuron()).to_html(), Stepper(neuron()).to_html()
+    ids = [x for t in (a, b) for _, attrs in parse(t).tags
+           if "chainrule-stepper" in attrs.get("class", "") for x in [attrs["id"]]]
+    assert len(ids) == 2 and ids[0] != ids[1]

@@ -1,0 +1,166 @@
+"""The stepper: 2 steps per Value, gradients that match the engine, one steady layout."""
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd import Value, grad
+from viz import Stepper
+from viz.style import CURRENT
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot program is not installed"
+)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def graph_nodes(root):
+    """Every Value behind root, found here by a plain walk (not the engine's ordering)."""
+    seen, stack = set(), [root]
+    while stack:
+        v = stack.pop()
+        if v not in seen:
+            seen.add(v)
+            stack.extend(v.parents)
+    return seen
+
+
+def shared():
+    """x feeds two ops, so its gradient has two terms: d/dx (x*y * (x+z)) = y(x+z) + xy."""
+    x, y, z = Value(2.0, label="x"), Value(3.0, label="y"), Value(-1.0, label="z")
+    a = x * y
+    a.label = "a"
+    b = x + z
+    b.label = "b"
+    c = a * b
+    c.label = "c"
+    return x, y, z, c
+
+
+def test_two_steps_per_value_forward_then_backward():
+    *_, c = shared()
+    s = Stepper(c)
+    n = len(graph_nodes(c))
+    assert len(s) == 2 * n == len(s.steps)
+    assert [st.phase for st in s.steps] == ["forward"] * n + ["backward"] * n
+    forward = [st.node for st in s.steps[:n]]
+    backward = [st.node for st in s.steps[n:]]
+    assert set(forward) == graph_nodes(c) and backward == forward[::-1]
+    for k, node in enumerate(forward):  # inputs come before what is computed from them
+        assert all(forward.index(p) < k for p in node.parents)
+    assert s.steps[n].node is c
+
+
+def test_gradients_match_the_engine_and_ignore_stale_grads():
+    x, y, z, c = shared()
+    x.grad = 100.0  # left over from elsewhere: the stepper computes its own
+    s = Stepper(c)
+    expected = grad(c, [x, y, z])
+    got = s.gradients()
+    assert [got[v] for v in (x, y, z)] == pytest.approx(list(expected))
+    assert got[x] == pytest.approx(3.0 * (2.0 - 1.0) + 2.0 * 3.0)
+    assert x.grad == 100.0  # the Values are not touched
+
+
+def test_a_shared_input_collects_its_terms_in_the_captions():
+    x, y, z, c = shared()
+    s = Stepper(c)
+    caption = [st.caption for st in s.steps if st.phase == "backward" and st.node is x][0]
+    # the two terms (b.grad × 1 and a.grad × y), in the order the backward pass sends them
+    assert re.search(r"x: grad = (6 \+ 3|3 \+ 6) = 9, the sum over its 2 uses", caption)
+    assert "a leaf" in caption
+    first = [st.caption for st in s.steps if st.phase == "backward"][0]
+    assert first.startswith("backward 1/6: c: grad = 1") and "a.grad += 1 × 1" in first
+
+
+def test_refuses_what_it_cannot_step():
+    with pytest.raises(TypeError, match="needs a Value"):
+        Stepper([Value(1.0)])
+    v = Value(1.0)
+    for _ in range(20):
+        v = v * 1.0
+    with pytest.raises(ValueError, match="41 values, so 82 steps.*max_nodes=41"):
+        Stepper(v, max_nodes=10)
+    with pytest.raises(IndexError, match="out of range"):
+        Stepper(Value(1.0)).graph(2)
+
+
+def frame(stepper, i):
+    return ET.fromstring(stepper.svg(i))
+
+
+def node_texts(root):
+    return {
+        g.find(f"{SVG}title").text: [t.text for t in g.iter(f"{SVG}text")]
+        for g in root.iter(f"{SVG}g") if g.get("class") == "node"
+    }
+
+
+def node_boxes(root):
+    """{node: its outline's coordinates}: where Graphviz put each node."""
+    out = {}
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "node":
+            shape = g.find(f"{SVG}polygon")
+            shape = shape if shape is not None else g.find(f"{SVG}ellipse")
+            if shape is None:
+                shape = g.find(f"{SVG}path")
+            geometry = {k: shape.get(k) for k in ("points", "d", "cx", "cy", "rx", "ry")}
+            out[g.find(f"{SVG}title").text] = geometry
+    return out
+
+
+def fills(root):
+    return {
+        g.find(f"{SVG}title").text: [el.get("fill") for el in g if el.get("fill")]
+        for g in root.iter(f"{SVG}g") if g.get("class") == "node"
+    }
+
+
+@needs_dot
+def test_frames_show_what_is_known_at_each_step():
+    x, y, z, c = shared()
+    s = Stepper(c)
+    names = {v: f"v{i}" for i, v in enumerate(s.order)}
+    first = node_texts(frame(s, 0))
+    computed = [t for t in first.values() if any(r.startswith("data ") and r != "data ?"
+                                                 for r in t)]
+    assert len(computed) == 1  # only the first Value so far
+    assert all("grad ?" in t for t in first.values() if t[0] in "xyzabc")
+    last_forward = node_texts(frame(s, 5))
+    assert "data -4" not in first[names[c]] and "data 6" in last_forward[names[c]]
+    # backward: x after its first term, then after both
+    back = [i for i, st in enumerate(s.steps) if st.phase == "backward"]
+    x_grads = [node_texts(frame(s, i))[names[x]][-1] for i in back]
+    assert x_grads[0] == "grad ?"  # c's step sends nothing to x yet
+    seen = [g for g in x_grads if g != "grad ?"]
+    assert seen[0] in ("grad 6", "grad 3") and seen[-1] == "grad 9"
+
+
+@needs_dot
+def test_every_frame_has_the_same_layout_and_highlights_its_own_node():
+    *_, c = shared()
+    s = Stepper(c)
+    roots = [frame(s, i) for i in range(len(s))]
+    layouts = [node_boxes(r) for r in roots]
+    assert all(lay == layouts[0] for lay in layouts[1:])
+    for i, r in enumerate(roots):
+        current = f"v{s.order.index(s.steps[i].node)}"
+        lit = {name for name, f in fills(r).items() if CURRENT["fillcolor"] in f}
+        expected = {current} | ({"o" + current[1:]} if not s.steps[i].node.is_leaf else set())
+        assert lit == expected, i
+
+
+@needs_dot
+def test_the_edges_of_the_current_step_are_drawn_active():
+    *_, c = shared()
+    s = Stepper(c)
+    n = len(s.order)
+    root = frame(s, n)  # backward, step 1: c passes its gradient to a and b
+    active = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")
+              if g.get("class") == "edge" and g.find(f"{SVG}path").get("stroke") == "#d55e00"]
+    i = s.order.index(c)
+    assert sorted(active) == sorted([f"o{i}->v{i}", *(f"v{s.order.index(p)}->o{i}"
+                                                        for p in c.parents)])
