@@ -4,6 +4,7 @@
     draw_dot(loss, mode="backward")           # a graphviz.Digraph
     render(loss, "graph.svg", mode="both")    # .svg .png .pdf by suffix
     Stepper(loss).to_html("walk.html")        # the forward and backward pass, one node a step
+    with trace(model) as t: loss = ...        # then draw_dot(loss, model=t): a cluster per module
 
 Needs only autograd and graphviz; plots need matplotlib and the Jupyter controls
 ipywidgets (`pip install 'chainrule[viz]'`), both imported only when used.
@@ -14,7 +15,20 @@ from .modules import Trace, trace
 from .render import RenderUnavailable, render, svg
 from .stepper import Step, Stepper
 
+_LAZY = {  # imported on first use, so viz imports without matplotlib or ipywidgets
+    "plot_activation": "plots", "plot_history": "plots", "plot_loss": "plots",
+    "plot_decision_boundary": "plots", "save_figure": "plots", "stepper_widget": "widgets",
+}
+
 __all__ = [
     "draw_dot", "render", "svg", "Stepper", "Step", "trace", "Trace", "Graph", "MODES",
-    "RenderUnavailable",
+    "RenderUnavailable", *_LAZY,
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'viz' has no attribute {name!r}")

@@ -11,7 +11,8 @@ viz works it out from the outside, in one of two ways:
   them apart.
 - exactly, from a trace (`with viz.trace(model) as t: loss = ...`, then
   `draw_dot(loss, model=t)`): each module call's nodes are those between its inputs and
-  its outputs; the innermost call wins.
+  its outputs, the innermost call winning; within a call, the parameters place nodes in
+  the inner modules it uses without calling them (a Layer computing its neurons).
 
 Neither adds anything to Value. The model is only read (duck-typed: `named_modules()`
 and `named_parameters()`, as nn.Module and torch.nn.Module have them).
@@ -80,6 +81,14 @@ def _param_owners(model, groups):
             owner = groups.get(path)
         owners[value] = owner
     return owners
+
+
+def _within(group, outer) -> bool:
+    while group is not None:
+        if group is outer:
+            return True
+        group = group.parent
+    return False
 
 
 def _common(a, b):
@@ -207,10 +216,15 @@ def attach(plan, model, collapse, max_nodes):
     groups = _groups(model)
     param_owner = _param_owners(model, groups)
     plan.params = set(param_owner)
+    plan.owner = infer_owners(plan.order, param_owner)
     if isinstance(model, Trace):
-        plan.owner = model.owners(plan.order, groups)
-    else:
-        plan.owner = infer_owners(plan.order, param_owner)
+        # The trace knows each call's boundary; inside it, the parameters still tell
+        # which inner module (a neuron a Layer calls directly, say) computed a node.
+        traced = model.owners(plan.order, groups)
+        plan.owner = {
+            v: plan.owner[v] if _within(plan.owner.get(v), t) else t
+            for v, t in traced.items()
+        }
     used = set()
     for g in plan.owner.values():
         while g is not None and g not in used:

@@ -1,0 +1,207 @@
+"""The plots people expect next to a graph, drawn with matplotlib (the `viz` extra).
+
+    plot_activation("tanh")                  # a function and its derivative
+    plot_history(history)                    # loss (and accuracy) per epoch, from nn.fit
+    plot_decision_boundary(model, X, y)      # a 2-D classifier's regions and the data
+    save_figure(fig, "boundary.png")
+
+Each returns a matplotlib Figure (no pyplot state, so it works headless and in tests);
+pass ``ax=`` to draw into an existing Axes instead. Colours are Okabe-Ito and every
+series also differs by line style or marker, so the plots read in print.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from autograd import Value, grad, no_grad, ops
+
+from .render import write_atomic
+
+BLUE, ORANGE, VERMILLION, GREEN, PURPLE = "#0072b2", "#e69f00", "#d55e00", "#009e73", "#cc79a7"
+CLASS_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D"), (VERMILLION, "v")]
+UNARY = sorted(key for key, op in ops.OPS.items() if op.arity == 1 and not op.param) + [
+    "leaky_relu"
+]
+
+
+def _figure():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "viz plots need matplotlib: pip install 'chainrule[viz]' (or pip install matplotlib)"
+        ) from None
+    return Figure
+
+
+def _axes(ax, size=(6.0, 4.0)):
+    if ax is not None:
+        return ax.figure, ax
+    fig = _figure()(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _activation(fn):
+    """(name, Value -> Value, formula text) for an op name or a function of one Value."""
+    if callable(fn):
+        return getattr(fn, "__name__", "f"), fn, None
+    if fn not in UNARY:
+        raise ValueError(f"unknown activation {fn!r}; use one of {', '.join(UNARY)} "
+                         "or a function that takes and returns a Value")
+    method = getattr(Value, fn, None) or (abs if fn == "abs" else None)
+    if fn == "neg":
+        method = Value.__neg__
+    op = ops.OPS[fn]
+    return fn, method, op.describe(0.01 if op.param else None)
+
+
+def plot_activation(fn="tanh", x_range=(-4.0, 4.0), points=401, ax=None):
+    """`fn` and its derivative over `x_range`, both from the engine (the derivative by
+    back-propagation). Points outside the function's domain are left out."""
+    lo, hi = map(float, x_range)
+    if not lo < hi or points < 2:
+        raise ValueError(f"need x_range low < high and points >= 2, got {x_range}, {points}")
+    name, f, formula = _activation(fn)
+    xs = np.linspace(lo, hi, int(points))
+    ys, ds = np.full_like(xs, np.nan), np.full_like(xs, np.nan)
+    for i, x in enumerate(xs):
+        v = Value(float(x))
+        try:
+            out = f(v)
+            (ds[i],) = grad(out, [v])
+            ys[i] = out.data
+        except (ArithmeticError, ValueError):
+            continue  # outside the domain (log of a negative number, say)
+    fig, ax = _axes(ax)
+    ax.plot(xs, ys, color=BLUE, linewidth=2, label=f"{name}(x)")
+    ax.plot(xs, ds, color=VERMILLION, linewidth=2, linestyle="--", label=f"d/dx {name}(x)")
+    ax.axhline(0, color="#999999", linewidth=0.8)
+    ax.axvline(0, color="#999999", linewidth=0.8)
+    ax.set_xlabel("x")
+    ax.set_title(formula or f"{name} and its derivative")
+    ax.legend(loc="best")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _series(history):
+    if hasattr(history, "history") and isinstance(history.history, dict):
+        history = history.history  # an nn.Trainer
+    if isinstance(history, dict):
+        return {k: list(map(float, v)) for k, v in history.items() if k != "lr" and len(v)}
+    values = list(map(float, history))
+    if not values:
+        raise ValueError("the history is empty: train for at least one epoch first")
+    return {"loss": values}
+
+
+def plot_history(history, ax=None, log_scale=False):
+    """Loss curves per epoch from nn's training history (a dict of lists, a Trainer, or a
+    plain list of losses); accuracies, when there, go on a second axis."""
+    series = _series(history)
+    losses = {k: v for k, v in series.items() if "loss" in k}
+    scores = {k: v for k, v in series.items() if "loss" not in k}
+    if not losses and not scores:
+        raise ValueError(f"nothing to plot in the history; it has {sorted(series)}")
+    fig, ax = _axes(ax)
+    for key, values in losses.items():
+        epochs = np.arange(1, len(values) + 1)
+        val = key.startswith("val_")
+        ax.plot(epochs, values, color=VERMILLION if val else BLUE,
+                linestyle="--" if val else "-", linewidth=2, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if log_scale:
+        ax.set_yscale("log")
+    handles, labels = ax.get_legend_handles_labels()
+    if scores:
+        right = ax.twinx()
+        for key, values in scores.items():
+            val = key.startswith("val_")
+            right.plot(np.arange(1, len(values) + 1), values, color=GREEN if not val else PURPLE,
+                       linestyle=":" if not val else "-.", linewidth=2, label=key)
+        right.set_ylabel(", ".join(scores))
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, loc="best")
+    ax.grid(alpha=0.3)
+    ax.set_title("training history")
+    return fig
+
+
+plot_loss = plot_history
+
+
+def _score(model, point):
+    out = model([float(point[0]), float(point[1])])
+    if isinstance(out, (list, tuple)):
+        return [o.data if isinstance(o, Value) else float(o) for o in out]
+    return out.data if isinstance(out, Value) else float(out)
+
+
+def decision_grid(model, X, resolution=60, margin=0.5):
+    """(xx, yy, scores) of `model` over a grid around the 2-D points X, computed under
+    no_grad; scores has one more axis when the model has several outputs."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must be points in 2-D, shape (n, 2); got shape {X.shape}")
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    with no_grad():
+        scores = np.array([_score(model, p) for p in np.c_[xx.ravel(), yy.ravel()]])
+    return xx, yy, scores.reshape(*xx.shape, *scores.shape[1:])
+
+
+def plot_decision_boundary(model, X, y, ax=None, resolution=60, threshold=0.0, margin=0.5):
+    """The regions a 2-D classifier assigns, with the data on top.
+
+    One output: class 1 where the output is above `threshold` (0 for scores and ±1
+    labels; use 0.5 for a sigmoid's probability). Several outputs: the largest wins.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y).ravel()
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} points but y has {len(y)} labels")
+    from matplotlib.colors import ListedColormap
+
+    xx, yy, scores = decision_grid(model, X, resolution, margin)
+    fig, ax = _axes(ax, size=(5.5, 5.0))
+    if scores.ndim == 3:
+        regions = scores.argmax(axis=-1)
+        levels = np.arange(scores.shape[-1] + 1) - 0.5
+    else:
+        regions = (scores > threshold).astype(int)
+        levels = [-0.5, 0.5, 1.5]
+        ax.contour(xx, yy, scores, levels=[threshold], colors="#333333", linewidths=1.5)
+    tints = ListedColormap(["#cfe3f1", "#f8e2b8", "#c6e9dd", "#efd6e3", "#f4d0bb"])
+    ax.contourf(xx, yy, regions, levels=levels, cmap=tints, vmin=-0.5, vmax=4.5)
+    for k, label in enumerate(np.unique(y)):
+        color, marker = CLASS_STYLES[k % len(CLASS_STYLES)]
+        pts = X[y == label]
+        ax.scatter(pts[:, 0], pts[:, 1], c=color, marker=marker, edgecolors="black",
+                   linewidths=0.5, s=28, label=f"class {label:g}")
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.legend(loc="best")
+    ax.set_title("decision boundary")
+    return fig
+
+
+def save_figure(fig, path, dpi=120) -> str:
+    """Write a figure to .png, .svg or .pdf (by suffix) atomically; returns the path."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg", "pdf"):
+        raise ValueError(f"cannot tell the image format from {str(path)!r}: use .png, .svg or .pdf")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=suffix, dpi=dpi)
+    return write_atomic(path, buffer.getvalue())
+
+
+__all__ = ["plot_activation", "plot_history", "plot_loss", "plot_decision_boundary",
+           "decision_grid", "save_figure", "UNARY"]
