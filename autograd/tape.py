@@ -7,27 +7,30 @@
     model.zero_grad()
     loss = tape.backward(X, y)                    # mean over the batch; gradients in p.grad
 
-Tracing calls `fn` on Values made from the example and compiles the graph into a program.
+Tracing calls `fn` on Values made from the example and compiles its graph into a program.
 Every node gets a row (a "slot") that holds its value for every example of the batch. Nodes
 are grouped by level (the longest path from a leaf) and op, so one numpy call computes all
 same-op nodes of a level for the whole batch. Values come from each op's `array_forward`,
 local derivatives from the very `derivatives` the eager engine uses, evaluated with
 `ops.ARRAY_MATH`. A chain of '+' whose partial sums feed nothing else (what `sum()` builds)
-is one n-ary sum, computed by `np.add.reduceat`; its derivative to every term is 1, as ADD's.
+is one n-ary sum; its derivative to every term is 1, as ADD's is.
 
 The backward pass pulls: a node's gradient is the sum, over the edges that leave it, of
-(the consumer's gradient x the edge's local derivative). Every consumer sits on a higher
-level, so one level at a time is one gather, one multiply and one `np.add.reduceat`.
+(the consumer's gradient x the edge's local derivative). Consumers sit on higher levels, so
+the gradients are complete level by level, from the top: one gather, one multiply and one
+sum per level and fan-out.
 
 The leaves of the graph are
-- inputs: every number of the example becomes a Value; a batch supplies one per example;
+- inputs: every number of the example becomes a Value; a batch gives one per example;
 - parameters: the Values in `params`, read afresh at each replay; their gradients, summed
-  (or averaged) over the batch, accumulate into `.grad` as eager leaves do;
+  (or averaged) over the batch, accumulate into `.grad` as eager leaves' do;
 - constants: Values `fn` makes itself, such as the 1 in `1 + x`, frozen at their value.
 
 Python control flow in `fn` (`if x.data > 0:`) runs once, at trace time, and is frozen, as in
 `torch.jit.trace`. So the first replay checks the tape against the eager engine on a sample of
-the batch and raises `TraceError` when the trace does not hold there.
+the batch and raises `TraceError` when the trace does not hold there. Arguments listed in
+`static` (class indices, say) reach `fn` as plain numbers instead: the tape keeps one
+program per distinct value, as `jax.jit`'s static arguments do.
 """
 
 from __future__ import annotations
@@ -42,43 +45,50 @@ from .grad_mode import enable_grad
 from .value import Value
 
 _ARRAY = ops.ARRAY_MATH
-_CHECK_SAMPLE = 8  # examples the first replay compares against the eager engine
-_BUFFER_BYTES = 32 * 2**20  # replay a large batch in column chunks of about this size
+_CHECK_SAMPLE = 8  # examples the first replay of a program compares with the eager engine
+_BUFFER_BYTES = 32 * 2**20  # a large batch is replayed in column chunks of about this size
 
 
 class TraceError(RuntimeError):
     """The traced program does not compute what `fn` computes (frozen control flow, state)."""
 
 
-def trace(fn, params, example_inputs, *, penalty=None, check=True) -> Tape:
+def trace(fn, params, example_inputs, *, penalty=None, has_aux=False, static=(), check=True):
     """Trace ``fn(*example_inputs)``, the loss of one example, into a `Tape`.
 
     `params` are the Values the tape reads live and puts gradients into: a list, a callable
     returning one (``model.parameters``) or an object with a ``parameters()`` method. When
-    that list changes (a new model, added layers) the tape traces `fn` again by itself.
-    `penalty`, if given, is a function of no arguments returning a Value built from the
-    parameters (``lambda: 1e-4 * sum(p * p for p in params)``), added once to the reduced
-    loss. With `check` the first replay compares the tape with the eager engine.
+    that list changes (a new model, more layers) the tape traces `fn` again by itself.
+    `penalty`, a function of no arguments returning a Value made from the parameters
+    (``lambda: 1e-4 * sum(p * p for p in params)``), is added once to the batch's loss.
+    With `has_aux`, fn returns ``(loss, aux)``: aux (a Value or nested list of Values, such
+    as the model's outputs) comes back as an array beside the loss. `static` lists argument
+    positions passed as numbers, not Values. `check`: compare with eager on first replays.
     """
-    return Tape(fn, params, example_inputs, penalty=penalty, check=check)
+    return Tape(
+        fn, params, example_inputs, penalty=penalty, has_aux=has_aux, static=static, check=check
+    )
 
 
 class Tape:
     """A traced per-example function, replayed over whole batches. Made by `trace`."""
 
-    def __init__(self, fn, params, example_inputs, *, penalty=None, check=True):
+    def __init__(self, fn, params, example_inputs, *, penalty=None, has_aux=False, static=(),
+                 check=True):
         if not callable(fn):
             raise TypeError(f"trace(): fn must be callable, got {type(fn).__name__}")
         if penalty is not None and not callable(penalty):
             raise TypeError(
                 f"trace(): penalty must be a function of no arguments, got {type(penalty).__name__}"
             )
-        self.fn = fn
-        self.penalty = penalty
-        self.check = check
+        self.fn, self.penalty, self.has_aux, self.check = fn, penalty, has_aux, check
         self._params_source = params
-        self._example = _as_example(example_inputs)
-        self.traces = 0  # how many times fn has been traced (retraces included)
+        self._static = _as_static(static, example_inputs)
+        self._example = tuple(
+            _hashable(a) if k in self._static else _as_array(a, k)
+            for k, a in enumerate(example_inputs)
+        )
+        self.traces = 0  # how many times fn has been traced: retraces and static values count
         self.retrace()
 
     # --- tracing --------------------------------------------------------------------------
@@ -87,12 +97,12 @@ class Tape:
         """Trace `fn` again: after changing the model in a way its parameters do not show."""
         self.params = _unique_params(self._fetch_params())
         self._index = {p: i for i, p in enumerate(self.params)}
-        self._program = self._trace_twice(lambda: self._call(self._example), "fn")
+        self._programs, self._checked = {}, set()
+        key = tuple(self._example[k] for k in self._static)
+        self._program_for(key, [a for k, a in enumerate(self._example) if k not in self._static])
         self._penalty = None
         if self.penalty is not None:
             self._penalty = self._trace_twice(self._call_penalty, "penalty")
-        self._checked = not self.check
-        self.traces += 1
 
     def _fetch_params(self):
         source = self._params_source
@@ -101,6 +111,21 @@ class Tape:
         elif callable(source):
             source = source()
         return list(source)
+
+    def _program_for(self, key, dynamic):
+        """The program for one value of the static arguments, traced on first sight."""
+        program = self._programs.get(key)
+        if program is None:
+            program = self._trace_twice(lambda: self._call(dynamic, key), "fn")
+            first = next(iter(self._programs.values()), program)
+            if program.shapes != first.shapes:
+                raise TraceError(
+                    f"fn returns outputs of shapes {program.shapes} for static arguments "
+                    f"{key}, but {first.shapes} for others; they must not change"
+                )
+            self._programs[key] = program
+            self.traces += 1
+        return program
 
     def _roles(self, inputs):
         """Classify a leaf: ("param", index), ("input", position) or ("const", value)."""
@@ -115,33 +140,40 @@ class Tape:
 
         return role
 
-    def _call(self, example):
-        """fn on fresh Values made from one example: (root Value, {input Value: position})."""
-        values = []
-        args = [_values_like(a, values) for a in example]
+    def _call(self, dynamic, key):
+        """fn on one example, with fresh Values for its numbers: (outputs, shapes, inputs)."""
+        values, dynamic, key = [], iter(dynamic), iter(key)
+        args = [
+            next(key) if k in self._static else _values_like(next(dynamic), values)
+            for k in range(len(self._example))
+        ]
         with enable_grad():
             try:
-                root = self.fn(*args)
+                result = self.fn(*args)
             except TypeError as error:
                 if hasattr(error, "add_note"):  # Python 3.11+
                     error.add_note(
-                        "note: the tape passes every number of the example to fn as a Value "
-                        "(nested lists of Values for arrays)"
+                        "note: the tape passes the example's numbers to fn as Values (nested "
+                        "lists of Values for arrays); list arguments used as indices in static"
                     )
                 raise
-        return _as_root(root, "fn"), {v: i for i, v in enumerate(values)}
+        outputs, shapes = _as_outputs(result, self.has_aux)
+        return outputs, shapes, {v: i for i, v in enumerate(values)}
 
     def _call_penalty(self):
         with enable_grad():
-            return _as_root(self.penalty(), "penalty"), {}
+            result = self.penalty()
+        if not isinstance(result, Value):
+            raise TypeError(f"trace(): penalty must return a Value, got {type(result).__name__}")
+        return [result], ((), None), {}
 
     def _trace_twice(self, call, name):
         # Two calls on the same example tell constants (new each call) from Values picked
         # up from outside (the same object both times), and catch randomness.
-        first, inputs = call()
-        program = _Program(first, self._roles(inputs), name)
-        second, inputs = call()
-        again = _Program(second, self._roles(inputs), name)
+        outputs, shapes, inputs = call()
+        program = _Program(outputs, shapes, self._roles(inputs), name)
+        outputs, shapes, inputs = call()
+        again = _Program(outputs, shapes, self._roles(inputs), name)
         if program.signature != again.signature:
             raise TraceError(
                 f"{name} built different graphs on two calls with the same example: "
@@ -150,115 +182,185 @@ class Tape:
             )
         shared = set(program.const_leaves) & set(again.const_leaves)
         if shared:
-            self._raise_captured(next(iter(shared)), name)
+            leaf = next(iter(shared))
+            raise TraceError(
+                f"{name} uses {leaf!r}, a Value made outside {name} that is not in params. "
+                "The tape would freeze it at its current value; add it to params (then it is "
+                f"read live and gets a gradient) or make it inside {name} (then it is a constant)"
+            )
         return program
-
-    @staticmethod
-    def _raise_captured(leaf, name):
-        raise TraceError(
-            f"{name} uses {leaf!r}, a Value made outside {name} that is not in params. "
-            "The tape would freeze it at its current value; add it to params (then it is "
-            f"read live and gets a gradient) or make it inside {name} (then it is a constant)"
-        )
 
     # --- replay ---------------------------------------------------------------------------
 
-    def forward(self, *batch) -> np.ndarray:
-        """fn's value for every example of the batch (a numpy array); gradients untouched."""
-        columns = self._prepare(batch)
-        pdata = self._param_data()
-        outputs, _ = self._program.run(columns, pdata, None, self)
-        return outputs
+    def forward(self, *batch):
+        """fn's value for every example of the batch, as an array (one row per example).
 
-    def backward(self, *batch, reduction="mean") -> float:
-        """Forward and backward over the batch; returns the loss, gradients go into p.grad.
+        With `has_aux` returns ``(losses, aux)``. Gradients are left untouched.
+        """
+        outputs, _ = self._replay(batch, None)
+        return self._split_outputs(outputs)
+
+    def backward(self, *batch, reduction="mean"):
+        """Forward and backward over the batch: returns the loss, gradients go into p.grad.
 
         The loss is the mean (or with ``reduction="sum"`` the sum) of fn over the examples,
         plus the penalty. Each parameter's ``grad`` accumulates exactly what eager
-        ``loss.backward()`` on the same batch would add.
+        ``loss.backward()`` would add on the same batch. With `has_aux` returns
+        ``(loss, aux)``, aux holding one row per example.
         """
         if reduction not in ("mean", "sum"):
             raise ValueError(f"backward(): reduction must be 'mean' or 'sum', got {reduction!r}")
-        columns = self._prepare(batch)
-        size = columns.shape[1]
-        weight = 1.0 / size if reduction == "mean" else 1.0
-        pdata = self._param_data()
-        outputs, grads = self._program.run(columns, pdata, weight, self)
-        loss = float(outputs.sum()) * weight
+        if self._shapes[0] != ():
+            raise TypeError(
+                f"backward() needs fn to return one Value per example (its loss); it returns "
+                f"shape {self._shapes[0]}. Reduce it to one Value, or return (loss, outputs) "
+                "with has_aux=True"
+            )
+        outputs, grads = self._replay(batch, reduction)
+        weight = 1.0 / outputs.shape[1] if reduction == "mean" else 1.0
+        loss = float(outputs[0].sum()) * weight
         if self._penalty is not None:
-            value, extra = self._penalty.run(np.empty((0, 1)), pdata, 1.0, self)
-            loss += float(value[0])
+            value, extra = self._penalty.run(_Examples.single(), self._param_data(), 1.0, self)
+            loss += float(value[0, 0])
             grads += extra
         for p, g in zip(self.params, grads.tolist()):
             p.grad += g
-        return loss
+        return (loss, self._split_outputs(outputs)[1]) if self.has_aux else loss
 
-    def _prepare(self, batch):
-        """Validate the batch, retrace if the model changed, check once: the input rows."""
-        columns = _as_columns(batch, self._example)
+    @property
+    def _shapes(self):
+        return next(iter(self._programs.values())).shapes
+
+    def _split_outputs(self, outputs):
+        main, aux = self._shapes
+        size = outputs.shape[1]
+        n = int(np.prod(main, dtype=int))
+        first = outputs[:n].T.reshape((size, *main))
+        if not self.has_aux:
+            return first
+        return first, outputs[n:].T.reshape((size, *aux))
+
+    def _replay(self, batch, reduction):
+        """Outputs (a row per output, a column per example) and the summed gradients."""
+        examples = _as_batch(batch, self._example, self._static)
         current = self._fetch_params()
         if len(current) != len(self.params) or not all(map(operator.is_, current, self.params)):
             if set(current) != set(self.params):  # a new model or new layers: trace again
                 self.retrace()
-        if not self._checked:
-            self._check_against_eager(columns)
-        return columns
+        pdata = self._param_data()
+        size = examples.size
+        weight = None if reduction is None else (1.0 / size if reduction == "mean" else 1.0)
+        outputs, grads = None, np.zeros(len(self.params))
+        for part in examples.parts():
+            program = self._program_for(part.key, part.example())
+            if self.check and part.key not in self._checked:
+                self._check_against_eager(program, part, pdata)
+            values, part_grads = program.run(part, pdata, weight, self)
+            if outputs is None:
+                outputs = np.empty((len(values), size))
+            outputs[:, part.index] = values
+            if weight is not None:
+                grads += part_grads
+        return outputs, grads
 
     def _param_data(self):
         return np.fromiter((p.data for p in self.params), float, len(self.params))
 
-    def _check_against_eager(self, columns):
-        sample = _sample(columns.shape[1])
-        pdata = self._param_data()
-        outputs, per_example = self._program.run(columns[:, sample], pdata, None, self, True)
-        for k, j in enumerate(sample):
-            root, inputs = self._call(_example_from(columns, j, self._example))
-            program = _Program(root, self._roles(inputs), "fn")
-            if program.signature != self._program.signature:
+    def _check_against_eager(self, program, part, pdata):
+        sample = part.sample(_CHECK_SAMPLE)
+        values, per_example = program.run(sample, pdata, None, self, per_example=True)
+        for k in range(sample.size):
+            j = sample.index[k]
+            outputs, shapes, inputs = self._call(sample.example(k), part.key)
+            eager = _Program(outputs, shapes, self._roles(inputs), "fn")
+            eager_values = [v.data for v in outputs]
+            eager_grads = _eager_gradients(outputs[0], self.params) if shapes[0] == () else 0.0
+            same = _close(values[:, k], eager_values) and _close(per_example[:, k], eager_grads)
+            # Constants may differ where they cancel (a log-sum-exp's shift), the numbers not.
+            if eager.structure != program.structure or not same:
                 raise TraceError(
                     f"the trace does not hold for example {j} of the batch: "
-                    f"{_difference(self._program, program)}. fn's Python control flow ran "
-                    "once, on the traced example, and is frozen (an `if` on a value, "
-                    "float(v), v.data or a comparison); write the branch with ops "
-                    "(relu, abs, ...), or train with the eager engine"
+                    f"{_difference(program, eager)}. fn's Python control flow ran once, on "
+                    "the traced example, and is frozen (an `if` on a value, float(v), v.data, "
+                    "a comparison); write the branch with ops (relu, abs, ...), pass such "
+                    "arguments in static, or train with the eager engine"
                 )
-            eager = _eager_gradients(root, self.params)
-            if not (_close(outputs[k], root.data) and _close(per_example[:, k], eager)):
+        if self._penalty is not None and not self._checked:
+            value, _ = self._penalty.run(_Examples.single(), pdata, None, self)
+            eager = self._call_penalty()[0][0].data
+            if not _close(value[0, 0], eager):
                 raise TraceError(
-                    f"the tape and the eager engine disagree on example {j}: loss "
-                    f"{outputs[k]!r} vs {root.data!r}; please report this as a bug"
+                    f"the traced penalty gives {value[0, 0]!r}, the eager penalty {eager!r}: "
+                    "it branches on the parameters' values, which the tape freezes"
                 )
-        if self._penalty is not None:
-            value, _ = self._penalty.run(np.empty((0, 1)), pdata, None, self)
-            eager = self._call_penalty()[0].data
-            if not _close(value[0], eager):
-                raise TraceError(
-                    f"the traced penalty gives {value[0]!r}, the eager penalty {eager!r}: it "
-                    "branches on the parameters' values, which the tape freezes"
-                )
-        self._checked = True
+        self._checked.add(part.key)
 
-    def _redo_eagerly(self, name, columns, j, weight=None):
-        """Example j (or the penalty) by the eager engine, after the tape met a non-finite
-        number there: it raises its own clear error, or gives the gradients (times weight)."""
-        where = f"example {j} of the batch" if name == "fn" else "the penalty"
+    def _redo_eagerly(self, name, part, k, weight=None):
+        """Example k of a part (or the penalty) by the eager engine, after the tape met a
+        non-finite number: it raises its own clear error, or gives the gradients x weight."""
+        where = f"example {part.index[k]} of the batch" if name == "fn" else "the penalty"
         try:
             if name == "fn":
-                root, _ = self._call(_example_from(columns, j, self._example))
+                outputs, shapes, _ = self._call(part.example(k), part.key)
             else:
-                root, _ = self._call_penalty()
+                outputs, shapes, _ = self._call_penalty()
             if weight is not None:
-                return _eager_gradients(root, self.params, weight)
+                return _eager_gradients(outputs[0], self.params, weight)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{where}: {error}") from error
         return None
 
     def __repr__(self):
-        p = self._program
+        p = next(iter(self._programs.values()))
+        more = f" (+{len(self._programs) - 1} for other static values)" * (len(self._programs) > 1)
         return (
-            f"<Tape of {p.name}: {p.n_nodes} nodes per example in {len(p.groups)} numpy "
-            f"groups on {p.n_levels} levels, {len(self.params)} params>"
+            f"<Tape: {p.n_nodes} nodes per example in {len(p.groups)} numpy groups on "
+            f"{p.n_levels} levels{more}, {len(self.params)} params>"
         )
+
+
+class _Examples:
+    """Some examples of a batch: a row per number of an example and a column per example,
+    their positions in the batch, and the values of their static arguments (`key`)."""
+
+    def __init__(self, columns, index, key, example, static_columns=None):
+        self.columns, self.index, self.key = columns, index, key
+        self.size = columns.shape[1]
+        self._example = example  # the traced example, for the shapes of dynamic arguments
+        self._static_columns = static_columns  # per example, its static values
+
+    @classmethod
+    def single(cls):
+        """One column and no inputs: what the penalty is replayed on."""
+        return cls(np.empty((0, 1)), np.zeros(1, dtype=int), (), ())
+
+    def parts(self):
+        """The examples grouped by their static values."""
+        if self._static_columns is None:
+            yield self
+            return
+        groups = {}
+        for j, key in enumerate(self._static_columns):
+            groups.setdefault(key, []).append(j)
+        for key, js in groups.items():
+            js = np.array(js)
+            yield _Examples(self.columns[:, js], self.index[js], key, self._example)
+
+    def sample(self, n):
+        if self.size <= n:
+            return self
+        inner = np.random.default_rng(0).choice(np.arange(1, self.size - 1), n - 2, False)
+        ks = np.sort(np.r_[0, self.size - 1, inner])
+        return _Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
+
+    def example(self, k=0):
+        """Example k's dynamic arguments, shaped like the traced example's."""
+        parts, start = [], 0
+        for a in self._example:
+            if isinstance(a, np.ndarray):
+                parts.append(self.columns[start : start + a.size, k].reshape(a.shape))
+                start += a.size
+        return parts
 
 
 class _Group:
@@ -274,12 +376,21 @@ class _Group:
 
 
 class _Program:
-    """One graph compiled to slots, level-ordered groups and the edges backward pulls along."""
+    """A graph compiled to slots, level-ordered groups and the edges backward pulls along.
 
-    def __init__(self, root, role, name):
-        self.name = name
-        order = topological_order(root)
-        absorbed = _absorbed_sums(order)
+    `outputs` are the Values whose numbers a replay returns; the first is the one backward
+    differentiates (the loss).
+    """
+
+    def __init__(self, outputs, shapes, role, name):
+        self.name, self.shapes = name, shapes
+        order, seen = [], set()
+        for out in outputs:  # one order for all outputs, inputs before what uses them
+            for n in topological_order(out):
+                if n not in seen:
+                    seen.add(n)
+                    order.append(n)
+        absorbed = _absorbed_sums(order, keep=set(outputs))
         nodes = [n for n in order if n not in absorbed]
         self.n_nodes = len(nodes)
 
@@ -319,7 +430,7 @@ class _Program:
                 slot[n] = len(slot)
         self.n_slots = len(slot)
         self.n_levels = max(level.values()) + 1
-        self.root = slot[root]
+        self.outputs = np.array([slot[out] for out in outputs])
 
         # Every edge (operand <- consumer), with the group and input position it serves.
         self.groups, edges, signature = [], [], []
@@ -339,24 +450,29 @@ class _Program:
                     edges.append((targets, [slot[n] for n in members], group))
                 signature.append((key[0], op, param, tuple(map(tuple, positions))))
             self.groups.append(group)
-        self.signature = (self.leaf_roles, tuple(signature))
+        self.signature = (self.leaf_roles, tuple(signature), tuple(self.outputs), shapes)
+        self.structure = (tuple(r if r[0] != "const" else "const" for r in self.leaf_roles),
+                          *self.signature[1:])  # the signature but the constants' values
         levels = np.zeros(self.n_slots, dtype=int)
         for n, s in slot.items():
             levels[s] = level[n]
-        self._link_edges(edges, levels)
+        in_loss = np.zeros(self.n_slots, dtype=bool)  # the nodes the loss is computed from
+        in_loss[[slot[n] for n in topological_order(outputs[0]) if n not in absorbed]] = True
+        self._link_edges(edges, levels, in_loss)
 
-    def _link_edges(self, edge_lists, levels):
+    def _link_edges(self, edge_lists, levels, in_loss):
         """Lay out the derivative matrix (a row per edge) and backward's pulls.
 
-        A node's gradient sums its outgoing edges, so the edges are ordered by the level of
-        their operand (top first), then by how many edges the operand has (c), then by
-        operand: the c edges of each operand are adjacent and one ``reshape(-1, c, n).sum(1)``
-        adds them up for all operands of a level with the same c.
+        A node's gradient sums its outgoing edges, so edges are ordered by their operand's
+        level (top first), then by its fan-out c, then by operand: the c edges of an operand
+        are adjacent, and ``reshape(-1, c, n).sum(1)`` adds them up for a whole level at once.
+        Only edges inside the loss's graph count (other outputs have no gradient).
         """
         target = np.array([t for targets, _, _ in edge_lists for t in targets], dtype=int)
         consumer = np.array([c for _, consumers, _ in edge_lists for c in consumers], dtype=int)
-        fan_out = np.bincount(target, minlength=self.n_slots)
-        order = np.lexsort((target, fan_out[target], -levels[target]))
+        useful = in_loss[consumer]
+        fan_out = np.bincount(target[useful], minlength=self.n_slots)
+        order = np.lexsort((target, fan_out[target], -levels[target], ~useful))
         position = np.empty_like(order)
         position[order] = np.arange(len(order))  # edge -> its row in the derivative matrix
         self.n_edges = len(order)
@@ -369,7 +485,8 @@ class _Program:
                 ones.append(rows)  # a sum's derivative to each term is 1
         self.ones = np.concatenate(ones) if ones else np.zeros(0, dtype=int)
 
-        target, consumer = target[order], consumer[order]
+        n_useful = int(useful.sum())
+        target, consumer = target[order][:n_useful], consumer[order][:n_useful]
         key = np.stack([levels[target], fan_out[target]], axis=1)
         bounds = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1), True])
         self.pulls = []  # (operand rows, consumer rows, edge rows, edges per operand)
@@ -379,42 +496,44 @@ class _Program:
 
     # --- replay ---------------------------------------------------------------------------
 
-    def run(self, columns, pdata, weight, tape, per_example=False):
-        """Replay over the batch columns: (outputs, parameter gradients) or (outputs, None).
+    def run(self, examples, pdata, weight, tape, per_example=False):
+        """Replay over some examples: (outputs, gradients over the tape's parameters).
 
-        With a `weight` the gradients of the examples, each scaled by it, are summed into
-        one vector over the tape's parameters; with `per_example` they come per column.
+        Without a `weight` (and not `per_example`) there is no backward pass. With one, the
+        examples' gradients, each times `weight`, are summed; `per_example` keeps a column
+        per example instead.
         """
-        size = columns.shape[1]
+        size = examples.size
         chunk = max(1, _BUFFER_BYTES // (8 * (2 * self.n_slots + self.n_edges)))
-        outputs = np.empty(size)
-        total = np.zeros(len(tape.params))
-        per = np.zeros((len(tape.params), size)) if per_example else None
+        outputs = np.empty((len(self.outputs), size))
+        grads = np.zeros((len(tape.params), size) if per_example else len(tape.params))
+        backward = weight is not None or per_example
         for lo in range(0, size, chunk):
             cols = slice(lo, min(size, lo + chunk))
             width = cols.stop - lo
             V, G, D = self._buffers(width)
             V[: self.n_params] = pdata[self.param_ids, None]
-            V[self.n_params : self.n_params + self.n_inputs] = columns[self.input_ids, cols]
-            saved = self._forward(V, width, columns, cols, tape)
-            outputs[cols] = V[self.root]
-            if weight is None and not per_example:
+            inputs = slice(self.n_params, self.n_params + self.n_inputs)
+            V[inputs] = examples.columns[self.input_ids, cols]
+            saved = self._forward(V, width, examples, lo, tape)
+            outputs[:, cols] = V[self.outputs]
+            if not backward:
                 continue
             self._derivatives(V, D, saved)
-            G[self.root] = 1.0 if per_example else weight
+            G[self.outputs[0]] = 1.0 if per_example else weight
             with np.errstate(all="ignore"):  # non-finite gradients are dealt with below
                 for targets, consumers, edges, c in self.pulls:
                     pulled = G[consumers] * D[edges]
                     G[targets] = pulled if c == 1 else pulled.reshape(-1, c, width).sum(axis=1)
             if per_example:
-                per[self.param_ids, cols] = G[: self.n_params]
+                grads[self.param_ids, cols] = G[: self.n_params]
                 continue
             sums = G[: self.n_params].sum(axis=1)
             others = G[self.n_params : self.n_leaves]
             if not (np.isfinite(sums).all() and np.isfinite(others).all()):
-                sums = self._redo_non_finite(G, columns, cols, weight, tape)
-            total[self.param_ids] += sums
-        return outputs, (per if per_example else total)
+                sums = self._redo_non_finite(G, examples, lo, weight, tape)
+            grads[self.param_ids] += sums
+        return outputs, grads
 
     def _buffers(self, width):
         cache = self.__dict__.setdefault("_cache", {})
@@ -425,10 +544,10 @@ class _Program:
             V[self.n_params + self.n_inputs : self.n_leaves] = self.const_values[:, None]
             D = np.empty((self.n_edges, width))
             D[self.ones] = 1.0
-            cache[width] = (V, np.empty_like(V), D)
+            cache[width] = (V, np.zeros_like(V), D)  # gradients outside the loss's graph stay 0
         return cache[width]
 
-    def _forward(self, V, width, columns, cols, tape):
+    def _forward(self, V, width, examples, lo, tape):
         saved = []
         with np.errstate(all="raise", under="ignore"):
             try:
@@ -442,10 +561,10 @@ class _Program:
                     V[g.rows] = g.op.array_forward(x) if y is None else g.op.array_forward(x, y)
                     saved.append((x, y))
             except FloatingPointError as error:
-                self._explain_forward_error(g, V, width, columns, cols, tape, error)
+                self._explain_forward_error(g, V, width, examples, lo, tape, error)
         return saved
 
-    def _explain_forward_error(self, group, V, width, columns, cols, tape, error):
+    def _explain_forward_error(self, group, V, width, examples, lo, tape, error):
         op = group.op or ops.ADD
         with np.errstate(all="ignore"):
             x = V[group.operands[0]]
@@ -455,11 +574,13 @@ class _Program:
                 y = V[group.operands[1]] if op.arity == 2 else group.param
                 out = op.array_forward(x) if y is None else op.array_forward(x, y)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
-        j = cols.start + (int(bad[0]) if len(bad) else 0)
-        tape._redo_eagerly(self.name, columns, j)  # raises the eager engine's own error
+        k = lo + (int(bad[0]) if len(bad) else 0)
+        tape._redo_eagerly(self.name, examples, k)  # raises the eager engine's own error
         raise FloatingPointError(
-            f"tape replay of {self.name}: {op.name!r} gives a non-finite value for "
-            f"example {j} ({error})"
+            f"tape replay of {self.name}: {op.name!r} gives a non-finite value for example "
+            f"{examples.index[k]} of the batch ({error}), where the eager engine does not: "
+            "a constant fn computed from the traced example's numbers (a log-sum-exp's shift?) "
+            "does not suit this example; use the eager engine"
         ) from error
 
     def _derivatives(self, V, D, saved):
@@ -472,18 +593,17 @@ class _Program:
                 for d, rows in zip(g.op.derivatives, g.edges):
                     D[rows] = d(_ARRAY, x, y, out)
 
-    def _redo_non_finite(self, G, columns, cols, weight, tape):
+    def _redo_non_finite(self, G, examples, lo, weight, tape):
         """Gradient sums when some examples' gradients are not finite.
 
         The eager engine skips a node whose gradient is 0, so an infinite local derivative
         there is harmless to it but gives 0 x inf = nan here. Those examples go through the
         eager engine, which either raises its error or gives their finite gradients.
         """
-        leaves = G[: self.n_leaves]
-        bad = ~np.isfinite(leaves).all(axis=0)
+        bad = ~np.isfinite(G[: self.n_leaves]).all(axis=0)
         sums = np.where(bad, 0.0, G[: self.n_params]).sum(axis=1)
-        for j in np.flatnonzero(bad):
-            sums += tape._redo_eagerly(self.name, columns, cols.start + j, weight)[self.param_ids]
+        for k in np.flatnonzero(bad):
+            sums += tape._redo_eagerly(self.name, examples, lo + k, weight)[self.param_ids]
         if not np.isfinite(sums).all():
             raise OverflowError(
                 f"tape replay of {self.name}: the parameters' gradients summed over the batch "
@@ -495,7 +615,7 @@ class _Program:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _absorbed_sums(order):
+def _absorbed_sums(order, keep):
     """The '+' nodes whose only consumer is another '+': partial sums of an n-ary sum."""
     uses, add_uses = {}, {}
     for n in order:
@@ -507,7 +627,9 @@ def _absorbed_sums(order):
             if op is ops.ADD:
                 add_uses[p] = add_uses.get(p, 0) + 1
     return {
-        n for n in order if n._op is ops.ADD and uses.get(n) == 1 and add_uses.get(n) == 1
+        n
+        for n in order
+        if n._op is ops.ADD and uses.get(n) == 1 and add_uses.get(n) == 1 and n not in keep
     }
 
 
@@ -546,34 +668,72 @@ def _unique_params(params):
     return unique
 
 
-def _as_root(result, name):
-    if not isinstance(result, Value):
-        raise TypeError(
-            f"trace(): {name} must return one Value (the loss of one example), "
-            f"got {type(result).__name__}"
-        )
-    return result
+def _as_outputs(result, has_aux):
+    """fn's result as (a flat list of Values, (shape of the result, shape of aux or None))."""
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(
+                "trace(): with has_aux=True fn must return (loss, aux), "
+                f"got {type(result).__name__}"
+            )
+        main, main_shape = _flatten_values(result[0], "fn's loss")
+        aux, aux_shape = _flatten_values(result[1], "fn's aux")
+        return main + aux, (main_shape, aux_shape)
+    values, shape = _flatten_values(result, "fn's result")
+    return values, (shape, None)
 
 
-def _as_example(example):
+def _flatten_values(x, what):
+    if isinstance(x, Value):
+        return [x], ()
+    if isinstance(x, (list, tuple)) and x:
+        parts = [_flatten_values(item, what) for item in x]
+        if any(shape != parts[0][1] for _, shape in parts):
+            raise ValueError(f"trace(): {what} is ragged; its items must all have one shape")
+        return [v for values, _ in parts for v in values], (len(x), *parts[0][1])
+    raise TypeError(
+        f"trace(): {what} must be a Value or a (nested) list of Values, "
+        f"got {type(x).__name__}: {x!r}"
+    )
+
+
+def _as_static(static, example):
     if not isinstance(example, tuple):
         raise TypeError(
             "trace(): example_inputs must be a tuple of fn's arguments, such as (X[0], y[0]); "
             f"for a single argument write (X[0],). Got {type(example).__name__}"
         )
-    arrays = []
-    for k, arg in enumerate(example):
-        a = np.asarray(arg)
-        if a.dtype.kind not in "biuf":
-            raise TypeError(
-                f"trace(): example_inputs[{k}] must be a number or an array of numbers "
-                f"(the tape makes the Values), got {type(arg).__name__}"
+    static = (static,) if isinstance(static, int) else tuple(static)
+    for k in static:
+        if not isinstance(k, int) or not 0 <= k < len(example):
+            raise ValueError(
+                f"trace(): static={static!r} must list argument positions of fn, "
+                f"0 to {len(example) - 1}"
             )
-        a = a.astype(float)
-        if not np.isfinite(a).all():
-            raise ValueError(f"trace(): example_inputs[{k}] has a non-finite number: {arg!r}")
-        arrays.append(a)
-    return tuple(arrays)
+    return frozenset(static)
+
+
+def _as_array(arg, k):
+    a = np.asarray(arg)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"trace(): example_inputs[{k}] must be a number or an array of numbers (the tape "
+            f"makes the Values), got {type(arg).__name__}"
+        )
+    a = a.astype(float)
+    if not np.isfinite(a).all():
+        raise ValueError(f"trace(): example_inputs[{k}] has a non-finite number: {arg!r}")
+    return a
+
+
+def _hashable(x):
+    """A static argument as plain Python numbers (nested tuples for arrays)."""
+    x = np.asarray(x).tolist()
+    return _tuples(x)
+
+
+def _tuples(x):
+    return tuple(_tuples(item) for item in x) if isinstance(x, list) else x
 
 
 def _values_like(array, made):
@@ -585,49 +745,38 @@ def _values_like(array, made):
     return [_values_like(row, made) for row in array]
 
 
-def _as_columns(batch, example):
-    """The batch as one matrix: a row per number of an example, a column per example."""
+def _as_batch(batch, example, static):
+    """The batch as `_Examples`: its numbers in one matrix, its static values per example."""
     if len(batch) != len(example):
         raise TypeError(
             f"the tape was traced with {len(example)} argument(s) per example, "
             f"got {len(batch)} batch argument(s)"
         )
-    parts, size = [], None
+    parts, statics, size = [], [], None
     for k, (arg, ex) in enumerate(zip(batch, example)):
-        a = np.asarray(arg, dtype=float)
-        if a.ndim != ex.ndim + 1 or a.shape[1:] != ex.shape:
+        a = np.asarray(arg) if k in static else np.asarray(arg, dtype=float)
+        ex_shape = np.shape(ex)
+        if a.ndim != len(ex_shape) + 1 or a.shape[1:] != ex_shape:
             raise ValueError(
-                f"batch argument {k} has shape {a.shape}; the traced example's is {ex.shape}, "
-                f"so the batch needs shape (batch size, {', '.join(map(str, ex.shape))})"
+                f"batch argument {k} has shape {a.shape}; the traced example's is {ex_shape}, "
+                f"so the batch needs shape (batch size, {', '.join(map(str, ex_shape))})"
             )
         if size is None:
             size = len(a)
         elif len(a) != size:
             raise ValueError(f"batch argument {k} has {len(a)} examples, argument 0 has {size}")
-        parts.append(a.reshape(size, -1))
+        if k in static:
+            statics.append([_tuples(row) for row in a.tolist()])
+        else:
+            parts.append(a.reshape(size, -1))
     if not size:
-        raise ValueError("the batch is empty")
-    matrix = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        raise ValueError("the batch is empty (or fn takes no arguments)")
+    matrix = np.concatenate(parts, axis=1) if parts else np.empty((size, 0))
     if not np.isfinite(matrix).all():
         j, i = np.argwhere(~np.isfinite(matrix))[0]
         raise ValueError(f"example {j} of the batch has a non-finite number: {matrix[j, i]!r}")
-    return np.ascontiguousarray(matrix.T)
-
-
-def _example_from(columns, j, example):
-    """Example j of the batch, shaped like the traced example."""
-    parts, start = [], 0
-    for a in example:
-        parts.append(columns[start : start + a.size, j].reshape(a.shape))
-        start += a.size
-    return tuple(parts)
-
-
-def _sample(size):
-    if size <= _CHECK_SAMPLE:
-        return np.arange(size)
-    inner = np.random.default_rng(0).choice(np.arange(1, size - 1), _CHECK_SAMPLE - 2, False)
-    return np.sort(np.r_[0, size - 1, inner])
+    keys = list(zip(*statics)) if statics else None
+    return _Examples(np.ascontiguousarray(matrix.T), np.arange(size), (), example, keys)
 
 
 def _eager_gradients(root, params, weight=1.0):
@@ -649,22 +798,24 @@ def _close(a, b):
 
 def _difference(traced, other):
     """Where two programs differ, in words."""
+    if traced.signature == other.signature:
+        return "it computes other numbers than the trace (please report this as a bug)"
     a, b = traced.leaf_roles, other.leaf_roles
     if a != b:
         for (kind, x), (kind2, y) in zip(a, b):
             if kind == kind2 == "const" and x != y:
                 return f"a constant fn makes is {y!r} here but was {x!r} when traced"
-        return (
-            f"it reads {_count(b)} where the trace reads {_count(a)}"
-            if len(a) != len(b) or [r[0] for r in a] != [r[0] for r in b]
-            else "it reads other inputs or parameters than the trace"
-        )
+        if [r[0] for r in a] != [r[0] for r in b]:
+            return f"it reads {_count(b)} where the trace reads {_count(a)}"
+        return "it reads other inputs or parameters than the trace"
     for ga, gb in zip(traced.signature[1], other.signature[1]):
         if ga != gb:
             return (
                 f"at level {ga[0]} the trace computes {_describe(ga)}, "
                 f"this example {_describe(gb)}"
             )
+    if traced.shapes != other.shapes:
+        return f"it returns shapes {other.shapes}, the trace {traced.shapes}"
     return f"the trace has {traced.n_nodes} nodes, this example's graph {other.n_nodes}"
 
 
@@ -675,6 +826,6 @@ def _count(roles):
 
 def _describe(group):
     if group[1] == "sum":
-        return f"{len(group[2])} sum(s)"
+        return f"sums of {len(group[2])} terms"
     where = f" ({group[1].param}={group[2]:g})" if group[1].param else ""
     return f"{len(group[3][0])} x {group[1].name!r}{where}"
