@@ -9,7 +9,15 @@ import pytest
 
 from autograd import Value
 from nn import (
-    MLP, Activation, BatchNorm, Dropout, GaussianNoise, Layer, LayerNorm, Module, Neuron,
+    MLP,
+    Activation,
+    BatchNorm,
+    Dropout,
+    GaussianNoise,
+    Layer,
+    LayerNorm,
+    Module,
+    Neuron,
     Sequential,
 )
 
