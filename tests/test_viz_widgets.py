@@ -1,0 +1,47 @@
+"""The Jupyter stepper: buttons and slider move through the same frames as the page."""
+
+import shutil
+
+import pytest
+
+from autograd import Value
+from viz import Stepper
+
+ipywidgets = pytest.importorskip("ipywidgets", reason="the viz extra (ipywidgets) is missing")
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
+
+
+def controls(box):
+    bar, caption, picture = box.children
+    prev, play, nxt, slider, count = bar.children
+    return prev, play, nxt, slider, count, caption, picture
+
+
+def test_buttons_and_slider_step_through_the_walk():
+    x, w = Value(2.0, label="x"), Value(-1.0, label="w")
+    s = Stepper((x * w).relu())
+    prev, play, nxt, slider, count, caption, picture = controls(s.widget())
+    assert slider.max == len(s) - 1 == play.max
+    assert count.value == f"1 / {len(s)}"
+    assert "forward 1/4" in caption.value and picture.value.startswith("<svg")
+    first = picture.value
+    nxt.click()
+    assert slider.value == 1 and "forward 2/4" in caption.value and picture.value != first
+    prev.click()
+    prev.click()  # stays at the first step
+    assert slider.value == 0 and picture.value == first
+    slider.value = len(s) - 1
+    assert caption.value.startswith("<code>backward 4/4") and count.value == "8 / 8"
+    nxt.click()
+    assert slider.value == len(s) - 1
+
+
+def test_the_caption_is_escaped():
+    v = Value(1.0, label="<img src=x onerror=alert(1)>") * 2
+    *_, caption, _ = controls(Stepper(v).widget())
+    assert "<img" not in caption.value and "&lt;img" in caption.value
+
+
+def test_a_stepper_shows_itself_as_the_widget_in_jupyter():
+    bundle = Stepper(Value(1.0, label="x") + 1)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
