@@ -8,9 +8,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup check-dot benchmark clean
+.PHONY: demo test lint setup check-dot check-chromium benchmark clean
 
-setup: $(STAMP) check-dot
+setup: $(STAMP) check-dot check-chromium
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ check-dot:
 		fi; }
 	@command -v dot >/dev/null 2>&1 \
 		|| echo "note: Graphviz's 'dot' program is missing, so diagrams cannot be rendered to files. Install it: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), 'conda install graphviz'."
+
+# Debian's chromium runs the stepper's HTML page in the viz tests (headless, no network).
+check-chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing chromium with apt-get (for the headless-browser test) ..."; \
+			(apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || true; \
+		fi; }
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| echo "note: chromium is missing, so the test that steps through the HTML page in a browser will skip. Install it: 'sudo apt-get install chromium' (Debian)."
 
 demo: setup
 	@$(PY) -m autograd.demo
