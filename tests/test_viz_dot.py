@@ -301,3 +301,14 @@ def test_without_any_graphviz_jupyter_gets_the_dot_source_and_what_to_install(mo
     bundle = y._repr_mimebundle_()
     assert list(bundle) == ["text/plain"]
     assert "digraph" in bundle["text/plain"] and "apt-get install graphviz" in bundle["text/plain"]
+
+
+def test_hand_made_parameters_can_be_named():
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    y = w * x
+    source = draw_dot(y, params=[w]).source
+    w_line = [ln for ln in source.splitlines() if ln.strip().startswith("v0 ")][0]
+    x_line = [ln for ln in source.splitlines() if ln.strip().startswith("v1 ")][0]
+    assert "peripheries=2" in w_line and "peripheries" not in x_line
+    with pytest.raises(TypeError, match="params must be Values"):
+        draw_dot(y, params=[0.5])

@@ -84,3 +84,22 @@ def test_two_steppers_on_one_page_do_not_share_ids():
     ids = [x for t in (a, b) for _, attrs in parse(t).tags
            if "chainrule-stepper" in attrs.get("class", "") for x in [attrs["id"]]]
     assert len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_without_the_extras_viz_still_works_and_says_what_to_install(monkeypatch):
+    import sys
+
+    for name in ("matplotlib", "matplotlib.figure", "ipywidgets"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    import viz
+    from viz import plots
+
+    s = Stepper(neuron())
+    bundle = s._repr_mimebundle_()  # no widgets: the self-contained page instead
+    assert "text/html" in bundle and bundle["text/html"].count('class="frame') == len(s)
+    with pytest.raises(ImportError, match=r"chainrule\[viz\]"):
+        s.widget()
+    with pytest.raises(ImportError, match=r"chainrule\[viz\].*matplotlib"):
+        plots.plot_activation("tanh")
+    with pytest.raises(ImportError, match="matplotlib"):
+        viz.plot_history([1.0])

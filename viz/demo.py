@@ -43,7 +43,7 @@ def neuron():
     o = n.tanh()
     o.label = "o"
     o.backward()
-    return o
+    return o, (w1, w2, b)
 
 
 def _moons_model():
@@ -62,15 +62,16 @@ def main(out_dir="out") -> list:
     result = _nn_demo()
     os.makedirs(out_dir, exist_ok=True)
     print(f"Drawing the graph of a neuron, o = tanh(x1·w1 + x2·w2 + b), into {out_dir}/ ...")
-    o = neuron()
+    o, params = neuron()
     written = [
-        render(o, os.path.join(out_dir, "neuron_forward.svg"), mode="forward"),
-        render(o, os.path.join(out_dir, "neuron_backward.svg"), mode="backward"),
+        render(o, os.path.join(out_dir, "neuron_forward.svg"), mode="forward", params=params),
+        render(o, os.path.join(out_dir, "neuron_backward.svg"), mode="backward", params=params),
     ]
     from .stepper import Stepper
 
-    written.append(Stepper(o).to_html(os.path.join(out_dir, "neuron_stepper.html"),
-                                      title="A neuron, forward then backward, one node a step"))
+    walk = Stepper(o, params=params)
+    written.append(walk.to_html(os.path.join(out_dir, "neuron_stepper.html"),
+                                title="A neuron, forward then backward, one node a step"))
     written += _plots(result, out_dir)
     for path in written:
         print(f"  {path}")

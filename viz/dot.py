@@ -109,6 +109,7 @@ def draw_dot(
     mode="both",
     *,
     model=None,
+    params=(),
     collapse="auto",
     max_nodes=300,
     on_overflow="collapse",
@@ -121,18 +122,21 @@ def draw_dot(
     model: an nn Module whose forward pass built the graph; its neurons and layers are
       drawn as clusters. collapse: "auto" (collapse modules only to fit max_nodes),
       "none", "neurons" or "layers".
+    params: leaves to draw as parameters when there is no model (a hand-built neuron's
+      weights); a model's parameters are found by themselves.
     max_nodes: the most Graphviz nodes to draw (None: no limit). A larger graph is
       collapsed (modules first, then only the part nearest the output is drawn, with a
       note saying how much was left out) or, with on_overflow="raise", refused with a
       ValueError.
     """
     painter = Painter(mode)
-    plan = make_plan(root, model=model, collapse=collapse, max_nodes=max_nodes,
-                     on_overflow=on_overflow)
+    plan = make_plan(root, model=model, params=params, collapse=collapse,
+                     max_nodes=max_nodes, on_overflow=on_overflow)
     return build(plan, painter, rankdir=rankdir)
 
 
-def make_plan(root, *, model=None, collapse="auto", max_nodes=300, on_overflow="collapse"):
+def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
+              on_overflow="collapse"):
     """Decide which Values a diagram draws and how (see `draw_dot`)."""
     if on_overflow not in ("collapse", "raise"):
         raise ValueError(f"on_overflow must be 'collapse' or 'raise'; got {on_overflow!r}")
@@ -145,6 +149,7 @@ def make_plan(root, *, model=None, collapse="auto", max_nodes=300, on_overflow="
         _modules.attach(plan, model, collapse, max_nodes)
     elif collapse not in ("auto", "none"):
         raise ValueError(f"collapse={collapse!r} needs the model: draw_dot(root, model=model)")
+    plan.params |= _graph.as_params(params)
     if max_nodes is None or plan.count() <= max_nodes:
         return plan
     values = len(order)
@@ -157,7 +162,7 @@ def make_plan(root, *, model=None, collapse="auto", max_nodes=300, on_overflow="
             f"into clusters, on_overflow='collapse' to draw only the part nearest the "
             f"output, or draw a smaller sub-expression."
         )
-    return _graph.nearest(order, roots, max_nodes)
+    return _graph.nearest(order, roots, max_nodes, plan.params)
 
 
 def _number_row(name, number, painter):

@@ -26,6 +26,18 @@ def as_roots(root) -> list:
     return roots
 
 
+def as_params(params) -> set:
+    """The Values to draw as parameters; anything else is a TypeError."""
+    if isinstance(params, Value):
+        params = [params]
+    out = set()
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"params must be Values, got {type(p).__name__}: {p!r}")
+        out.add(p)
+    return out
+
+
 def topological(roots) -> list:
     """Every Value the roots depend on, inputs first, each once (no recursion)."""
     if len(roots) == 1:
@@ -92,7 +104,7 @@ class Plan:
         return found
 
 
-def nearest(order, roots, limit) -> Plan:
+def nearest(order, roots, limit, params=frozenset()) -> Plan:
     """A Plan of the Values nearest the outputs (breadth-first) that fit in `limit` nodes."""
     keep, used = set(), 0
     queue = deque(roots)
@@ -108,7 +120,7 @@ def nearest(order, roots, limit) -> Plan:
         queue.extend(node.parents)
     drawn = [v for v in order if v in keep]
     left_out = [v for v in order if v not in keep]
-    plan = Plan(drawn, roots)
+    plan = Plan(drawn, roots, params=set(params))
     plan.hidden = len(left_out)
     plan.hidden_ops = sum(1 for v in left_out if not v.is_leaf)
     plan.frontier = [v for v in drawn if any(p not in keep for p in v.parents)]

@@ -68,7 +68,7 @@ class Stepper:
         s.widget()        # Jupyter controls (ipywidgets)
     """
 
-    def __init__(self, root, *, max_nodes=150):
+    def __init__(self, root, *, params=(), max_nodes=150):
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}: {root!r}")
         order = topological_order(root)
@@ -80,7 +80,7 @@ class Stepper:
             )
         self.root = root
         self.order = order
-        self.plan = _graph.Plan(order, [root])
+        self.plan = _graph.Plan(order, [root], params=_graph.as_params(params))
         self.names = _names(order)
         self._locals = {v: _locals(v) for v in order}
         self._history = self._walk()
@@ -120,7 +120,8 @@ class Stepper:
         for i, node in enumerate(self.order):
             name = self.names[node]
             if node.is_leaf:
-                kind = "input" if node.label else "constant"
+                kind = "parameter" if node in self.plan.params else (
+                    "input" if node.label else "unnamed leaf")
                 text = f"{name} = {fmt(node.data)} ({kind})"
             else:
                 args = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in node.parents)

@@ -5,8 +5,8 @@ are light tints of the Okabe-Ito palette, which stays distinguishable for the co
 colour-vision deficiencies; text is always black on a light fill.
 
     input      plain box, sky blue          a leaf the user made (x, a data point)
-    constant   dashed box, grey             an unlabelled leaf made from a number (the 2 in 2*x)
-    parameter  double-bordered box, orange  a model's weight or bias
+    constant   dashed box, grey             an unlabelled leaf: a number such as the 2 in 2*x
+    parameter  double-bordered box, orange  a model's weight or bias (draw_dot's model= or params=)
     value      rounded box, white           an intermediate result
     output     rounded box, thick border, bluish green
     op         ellipse, light grey          the operation between its inputs and its result
