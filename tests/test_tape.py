@@ -1,0 +1,526 @@
+"""The batched tape (autograd.tape) against the eager engine: same numbers, clear errors."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from op_cases import CASES, POW_CONST_CASES
+
+import autograd.tape as tape_module
+from autograd import Value, ops
+from autograd.tape import TraceError, trace
+
+
+def close(actual, expected, rtol=1e-9):
+    actual, expected = np.asarray(actual, float), np.asarray(expected, float)
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
+
+
+def eager_batch(fn, params, batch, reduction="mean", penalty=None):
+    """The eager engine on the whole batch: (loss, each param's gradient, each output)."""
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    outputs = [fn(*(_values(a) for a in example)) for example in zip(*batch)]
+    loss = sum(outputs, Value(0.0))
+    if reduction == "mean":
+        loss = loss * (1.0 / len(outputs))
+    if penalty is not None:
+        loss = loss + penalty()
+    loss.backward()
+    grads = [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return loss.data, grads, [o.data for o in outputs]
+
+
+def _values(a):
+    a = np.asarray(a, dtype=float)
+    return Value(float(a)) if a.ndim == 0 else [_values(row) for row in a]
+
+
+def tape_batch(fn, params, batch, reduction="mean", penalty=None, **kwargs):
+    tape = trace(fn, params, tuple(a[0] for a in batch), penalty=penalty, **kwargs)
+    saved = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    loss = tape.backward(*batch, reduction=reduction)
+    grads = [p.grad for p in params]
+    for p, g in zip(params, saved):
+        p.grad = g
+    return loss, grads, tape
+
+
+# --- a small MLP with micrograd's hinge loss, written with plain Values ------------------
+
+
+def make_mlp(sizes, seed=0):
+    rnd = random.Random(seed)
+    layers = [
+        [[Value(rnd.uniform(-1, 1)) for _ in range(nin)] + [Value(rnd.uniform(-0.1, 0.1))]
+         for _ in range(nout)]
+        for nin, nout in zip(sizes, sizes[1:])
+    ]
+    params = [p for layer in layers for neuron in layer for p in neuron]
+
+    def model(x):
+        for i, layer in enumerate(layers):
+            out = [sum((w * xi for w, xi in zip(n[:-1], x)), n[-1]) for n in layer]
+            x = [v.relu() for v in out] if i < len(layers) - 1 else out
+        return x[0]
+
+    return model, params
+
+
+def moons(n, seed=0):
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, np.pi, n)
+    upper = rng.random(n) < 0.5
+    X = np.where(upper[:, None], np.c_[np.cos(t), np.sin(t)], np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
+    return X + rng.normal(0, 0.1, X.shape), np.where(upper, -1.0, 1.0)
+
+
+def test_mlp_hinge_loss_with_l2_penalty_matches_eager():
+    model, params = make_mlp([2, 16, 16, 1])
+    X, y = moons(60)
+
+    def hinge(x, label):
+        return (1 + -label * model(x)).relu()
+
+    def l2():
+        return 1e-4 * sum(p * p for p in params)
+
+    loss, grads, tape = tape_batch(hinge, params, (X, y), penalty=l2)
+    eager_loss, eager_grads, _ = eager_batch(hinge, params, (X, y), penalty=l2)
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+    assert any(g != 0.0 for g in grads)
+    assert "12 numpy groups" in repr(tape)  # '+' chains fused: 3 layers x (mul, sum, relu) + 3
+
+
+def test_training_steps_track_eager_training():
+    model, params = make_mlp([2, 8, 1], seed=1)
+    X, y = moons(40, seed=1)
+
+    def hinge(x, label):
+        return (1 + -label * model(x)).relu()
+
+    tape = trace(hinge, params, (X[0], y[0]))
+    twin_model, twin = make_mlp([2, 8, 1], seed=1)
+    for _ in range(5):
+        for p in params + twin:
+            p.grad = 0.0
+        tape.backward(X, y)
+        _, eager_grads, _ = eager_batch(lambda x, t: (1 + -t * twin_model(x)).relu(), twin, (X, y))
+        for p, q, g in zip(params, twin, eager_grads):
+            p.data -= 0.1 * p.grad
+            q.data -= 0.1 * g
+    close([p.data for p in params], [q.data for q in twin])
+
+
+def test_mlp_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    model, params = make_mlp([2, 16, 16, 1], seed=3)
+    X, y = moons(30, seed=3)
+    loss, grads, _ = tape_batch(lambda x, t: (1 + -t * model(x)).relu(), params, (X, y),
+                                penalty=lambda: 1e-4 * sum(p * p for p in params))
+
+    flat = torch.tensor([p.data for p in params], dtype=torch.float64, requires_grad=True)
+    h, start = torch.tensor(X, dtype=torch.float64), 0
+    for i, (nin, nout) in enumerate([(2, 16), (16, 16), (16, 1)]):
+        block = flat[start : start + nout * (nin + 1)].reshape(nout, nin + 1)
+        start += nout * (nin + 1)
+        h = h @ block[:, :nin].T + block[:, nin]
+        h = h.relu() if i < 2 else h
+    target = torch.tensor(y, dtype=torch.float64)
+    torch_loss = (1 - target * h[:, 0]).relu().mean() + 1e-4 * (flat * flat).sum()
+    torch_loss.backward()
+    close(loss, torch_loss.item())
+    close(grads, flat.grad.numpy())
+
+
+# --- random expression graphs ----------------------------------------------------------
+
+
+def _guarded(key, a, b):
+    """Op `key` on a and b, with the inputs nudged into the op's domain."""
+    if key == "div":
+        return a / (b * b + 0.5)
+    if key == "pow":
+        return (a * a + 0.5) ** b.tanh()
+    if key == "pow_const":
+        return (a.tanh() + 2.0) ** -1.5
+    if key in ("log", "sqrt"):
+        return getattr(a * a + 0.25, key)()
+    if key == "exp":
+        return a.tanh().exp()
+    if key == "leaky_relu":
+        return a.leaky_relu(0.1)
+    if key == "neg":
+        return -a
+    if key == "abs":
+        return abs(a)
+    if ops.OPS[key].arity == 2:
+        return CASES[key].ours(a, b)
+    return getattr(a, key)()
+
+
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(ops.OPS) + ["sum", "sum"]),
+        st.integers(0, 10**6),
+        st.integers(0, 10**6),
+        st.integers(2, 6),
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@given(
+    program=steps,
+    size=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+    reduction=st.sampled_from(["mean", "sum"]),
+)
+def test_random_graphs_match_eager(program, size, seed, reduction):
+    rng = np.random.default_rng(seed)
+    params = [Value(float(v)) for v in rng.uniform(-1.5, 1.5, 3)]
+    X = rng.uniform(-2, 2, (size, 3))
+
+    def fn(x):
+        nodes = [*x, *params]
+        for key, i, j, n in program:
+            a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+            if key == "sum":
+                picked = [nodes[(i + k * j) % len(nodes)] for k in range(n)]
+                nodes.append(sum(picked[1:], picked[0]))
+            else:
+                nodes.append(_guarded(key, a, b))
+        return nodes[-1] * nodes[-2] + nodes[-1]
+
+    try:
+        eager_loss, eager_grads, _ = eager_batch(fn, params, (X,), reduction)
+    except (ArithmeticError, ValueError):
+        assume(False)
+    assume(abs(eager_loss) < 1e12)
+    loss, grads, _ = tape_batch(fn, params, (X,), reduction)
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+
+
+# --- every op in the table --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(ops.OPS))
+def test_every_op_through_the_tape(key):
+    case = CASES[key]
+    arity = ops.OPS[key].arity
+    weights = [Value(1.0) for _ in range(arity)]
+
+    def fn(x):
+        return case.ours(*(x[i] * w for i, w in enumerate(weights)))
+
+    @given(st.lists(st.tuples(*case.domain), min_size=1, max_size=10))
+    def check(rows):
+        X = np.array(rows, dtype=float).reshape(len(rows), arity)
+        loss, grads, tape = tape_batch(fn, weights, (X,), reduction="sum")
+        eager_loss, eager_grads, eager_outputs = eager_batch(fn, weights, (X,), "sum")
+        close(loss, eager_loss)
+        close(grads, eager_grads)
+        close(tape.forward(X), eager_outputs)
+
+    check()
+
+
+@pytest.mark.parametrize("exponent, domain", POW_CONST_CASES)
+def test_constant_exponents_through_the_tape(exponent, domain):
+    w = Value(1.0)
+
+    @given(st.lists(domain, min_size=1, max_size=10))
+    def check(xs):
+        X = np.array(xs, dtype=float)[:, None]
+        loss, grads, _ = tape_batch(lambda x: (x[0] * w) ** exponent, [w], (X,), "sum")
+        eager_loss, eager_grads, _ = eager_batch(lambda x: (x[0] * w) ** exponent, [w], (X,), "sum")
+        close(loss, eager_loss)
+        close(grads, eager_grads)
+
+    check()
+
+
+# --- what a tape reads: inputs, parameters, constants, static arguments -----------------
+
+
+def test_leaves_accumulate_like_eager_and_forward_leaves_grads_alone():
+    w = Value(2.0)
+    X = np.array([[1.0], [3.0]])
+    tape = trace(lambda x: w * x[0] * x[0], [w], (X[0],))
+    assert list(tape.forward(X)) == [2.0, 18.0]
+    assert w.grad == 0.0
+    assert tape.backward(X) == 10.0
+    assert w.grad == 5.0
+    tape.backward(X, reduction="sum")
+    assert w.grad == 15.0
+
+
+def test_constants_made_inside_fn_are_frozen_and_inputs_vary():
+    w = Value(0.5)
+    X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
+    fn = lambda x: (x[0] * w + 1.5) * x[1] - 2.0  # noqa: E731
+    loss, grads, _ = tape_batch(fn, [w], (X,))
+    eager_loss, eager_grads, _ = eager_batch(fn, [w], (X,))
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+
+
+def test_static_arguments_give_one_program_per_value():
+    weights = [[Value(0.3 * i - 0.2 * j) for j in range(2)] for i in range(3)]
+    params = [w for row in weights for w in row]
+
+    def nll(x, label):  # the label indexes the scores, so it must reach fn as a number
+        scores = [row[0] * x[0] + row[1] * x[1] for row in weights]
+        log_total = sum(s.exp() for s in scores).log()
+        return log_total - scores[label]
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    labels = np.arange(20) % 3
+    loss, grads, tape = tape_batch(nll, params, (X, labels), static=[1])
+    eager_loss, eager_grads, _ = eager_batch(
+        lambda x, t: nll(x, int(t.data)), params, (X, labels)
+    )
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+    assert tape.traces == 3
+
+
+def test_an_index_from_a_value_is_caught():
+    weights = [Value(1.0), Value(2.0)]
+    X = np.array([[0.0], [1.0], [0.0], [1.0]])
+    tape = trace(lambda x: weights[int(x[0].data)] * 3.0, weights, (X[0],))
+    with pytest.raises(TraceError, match="example 1 of the batch"):
+        tape.backward(X)
+
+
+def test_has_aux_returns_the_outputs_beside_the_loss():
+    model, params = make_mlp([2, 4, 1], seed=2)
+    X, y = moons(10, seed=2)
+
+    def fn(x, t):
+        score = model(x)
+        return (1 + -t * score).relu(), [score, score * 2.0]
+
+    tape = trace(fn, params, (X[0], y[0]), has_aux=True)
+    loss, aux = tape.backward(X, y)
+    scores = [model([Value(a), Value(b)]).data for a, b in X]
+    assert aux.shape == (10, 2)
+    close(aux[:, 0], scores)
+    close(aux[:, 1], 2 * np.array(scores))
+    losses, aux2 = tape.forward(X, y)
+    close(losses, [max(0.0, 1 - t * s) for t, s in zip(y, scores)])
+    close(loss, np.mean(losses))
+
+
+def test_forward_of_a_vector_valued_function():
+    w = Value(2.0)
+    tape = trace(lambda x: [x[0] * w, [x[1] + w, x[1] * x[0]]][0:1] + [x[1] + w],
+                 [w], (np.zeros(2),))
+    out = tape.forward(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert out.shape == (2, 2)
+    assert out.tolist() == [[2.0, 4.0], [6.0, 6.0]]
+    with pytest.raises(TypeError, match="one Value per example"):
+        tape.backward(np.array([[1.0, 2.0]]))
+
+
+def test_long_sums_and_deep_chains_need_no_recursion():
+    w = Value(1.0)
+
+    def fn(x):
+        total = sum((x[0] * (w * 0.001 * i) for i in range(3000)), Value(0.0))
+        for _ in range(3000):
+            total = total * 0.999 + 0.001
+        return total
+
+    X = np.array([[1.0], [2.0]])
+    loss, grads, _ = tape_batch(fn, [w], (X,))
+    eager_loss, eager_grads, _ = eager_batch(fn, [w], (X,))
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+
+
+def test_large_batches_are_replayed_in_chunks(monkeypatch):
+    model, params = make_mlp([2, 8, 1], seed=4)
+    X, y = moons(50, seed=4)
+    fn = lambda x, t: (1 + -t * model(x)).relu()  # noqa: E731
+    whole_loss, whole_grads, _ = tape_batch(fn, params, (X, y))
+    monkeypatch.setattr(tape_module, "_BUFFER_BYTES", 8 * 1000)  # a few columns per chunk
+    loss, grads, _ = tape_batch(fn, params, (X, y))
+    close(loss, whole_loss)
+    close(grads, whole_grads)
+
+
+# --- frozen control flow and changed models ---------------------------------------------
+
+
+def test_a_branch_on_a_value_is_caught_on_the_first_replay():
+    w = Value(0.5)
+
+    def fn(x):
+        z = w * x[0]
+        return z * z if z.data > 0 else -z  # Python control flow: frozen at trace time
+
+    X = np.array([[1.0], [2.0], [-3.0], [4.0]])
+    tape = trace(fn, [w], (X[0],))
+    with pytest.raises(TraceError, match=r"does not hold for example 2 .*frozen"):
+        tape.backward(X)
+    assert w.grad == 0.0  # nothing changed
+    positive = trace(fn, [w], (X[0],))
+    positive.backward(X[[0, 1, 3]])  # where the branch holds, it trains
+    assert w.grad == pytest.approx((1 + 4 + 16) * 2 * 0.5 / 3)
+
+
+def test_a_constant_taken_from_the_data_is_caught():
+    w = Value(0.5)
+    tape = trace(lambda x: w * x[0].data, [w], (np.array([1.0]),))
+    with pytest.raises(TraceError, match="a constant fn makes is 2.0 here but was 1.0"):
+        tape.backward(np.array([[1.0], [2.0]]))
+
+
+def test_a_constant_that_cancels_passes_the_check():
+    weights = [Value(0.5), Value(-1.0), Value(2.0)]
+
+    def log_sum_exp(x):
+        scores = [w * x[0] for w in weights]
+        top = max(s.data for s in scores)  # depends on the example, but cancels out
+        return sum((s - top).exp() for s in scores).log() + top
+
+    X = np.array([[1.0], [-2.0], [3.0], [0.5]])
+    loss, grads, _ = tape_batch(log_sum_exp, weights, (X,))
+    eager_loss, eager_grads, _ = eager_batch(log_sum_exp, weights, (X,))
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+
+
+def test_check_false_skips_the_comparison():
+    w = Value(0.5)
+    tape = trace(lambda x: w * x[0].data, [w], (np.array([1.0]),), check=False)
+    assert tape.backward(np.array([[1.0], [2.0]])) == 0.5  # the frozen constant, as asked
+
+
+def test_random_functions_are_refused_at_trace_time():
+    w = Value(0.5)
+    rnd = random.Random(0)
+    with pytest.raises(TraceError, match="different graphs on two calls.*random"):
+        trace(lambda x: w * x[0] * rnd.random(), [w], (np.array([1.0]),))
+
+
+def test_a_value_from_outside_that_is_not_a_parameter_is_refused():
+    w, hidden = Value(0.5), Value(3.0, label="hidden")
+    with pytest.raises(TraceError, match="'hidden'.* not in params"):
+        trace(lambda x: w * x[0] * hidden, [w], (np.array([1.0]),))
+
+
+def test_new_parameters_make_the_tape_trace_again():
+    layers = [Value(1.0)]
+
+    def fn(x):
+        return sum((w * x[0] for w in layers), Value(0.0))
+
+    tape = trace(fn, lambda: layers, (np.array([1.0]),))
+    X = np.array([[1.0], [2.0]])
+    assert tape.backward(X) == 1.5
+    layers.append(Value(10.0))  # the model grew
+    assert tape.backward(X) == 16.5
+    assert tape.traces == 2
+    assert layers[1].grad == 1.5
+
+    same_list = [Value(1.0)]
+    tape = trace(lambda x: sum((w * x[0] for w in same_list), Value(0.0)), same_list,
+                 (np.array([1.0]),))
+    same_list.append(Value(2.0))  # changed in place: noticed as well
+    assert tape.backward(X) == 4.5
+    assert tape.traces == 2
+
+
+def test_retrace_follows_a_change_the_parameters_do_not_show():
+    w = Value(2.0)
+    act = {"f": Value.relu}
+    tape = trace(lambda x: act["f"](w * x[0]), [w], (np.array([1.0]),))
+    act["f"] = Value.tanh
+    tape.retrace()
+    assert tape.forward(np.array([[1.0]]))[0] == pytest.approx(math.tanh(2.0))
+
+
+# --- errors in replay -------------------------------------------------------------------
+
+
+def test_domain_errors_name_the_example_and_change_nothing():
+    w = Value(1.0)
+    X = np.array([[2.0], [0.5], [-1.0]])
+    tape = trace(lambda x: (w * x[0]).log(), [w], (X[0],), check=False)
+    with pytest.raises(ValueError, match=r"example 2 of the batch: log: input must be positive"):
+        tape.backward(X)
+    assert w.grad == 0.0
+
+    tape = trace(lambda x: 1.0 / (w * x[0] - 0.5), [w], (X[0],), check=False)
+    with pytest.raises(ZeroDivisionError, match="example 1 of the batch.*division by zero"):
+        tape.backward(X)
+
+    tape = trace(lambda x: (w * x[0] * 1000.0).exp(), [w], (X[2],), check=False)
+    with pytest.raises(OverflowError, match="example 0 of the batch: exp"):
+        tape.forward(X)
+    assert w.grad == 0.0
+
+
+def test_an_infinite_derivative_is_an_error_only_where_a_gradient_flows():
+    w = Value(1.0)
+    X = np.array([[1.0], [2.0]])
+    tape = trace(lambda x: (w * x[0] - 1.0).sqrt(), [w], (X[1],), check=False)
+    with pytest.raises(ZeroDivisionError, match="example 0 of the batch: backward through 'sqrt'"):
+        tape.backward(X)
+    assert w.grad == 0.0
+
+    fn = lambda x: ((w * x[0] - 1.0).sqrt() - 5.0).relu() + w * x[0]  # noqa: E731
+    loss, grads, _ = tape_batch(fn, [w], (X,))  # relu stops the gradient: eager skips it
+    eager_loss, eager_grads, _ = eager_batch(fn, [w], (X,))
+    assert np.isfinite(grads).all()
+    close(grads, eager_grads)
+    close(loss, eager_loss)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda w: trace(lambda x: w * x[0], [w], np.zeros(1)), TypeError, "must be a tuple"),
+        (lambda w: trace(lambda x: w * x[0], [1.0], (np.zeros(1),)), TypeError, "not a Value"),
+        (lambda w: trace(lambda x: w * x[0], [w * 2], (np.zeros(1),)), TypeError, "leaves"),
+        (lambda w: trace(lambda x: 3.0, [w], (np.zeros(1),)), TypeError, "Value"),
+        (lambda w: trace(lambda x: w * x[0], [w], (["a"],)), TypeError, "numbers"),
+        (lambda w: trace(lambda x: w * x[0], [w], (np.array([np.nan]),)), ValueError, "finite"),
+        (lambda w: trace(lambda x: w * x[0], [w], (np.zeros(1),), static=[3]), ValueError,
+         "positions"),
+        (lambda w: trace(lambda x: w, [w], (np.zeros(1),), has_aux=True), TypeError, "aux"),
+    ],
+)
+def test_bad_traces_are_refused_clearly(call, error, message):
+    with pytest.raises(error, match=message):
+        call(Value(1.0))
+
+
+def test_bad_batches_are_refused_clearly():
+    w = Value(1.0)
+    tape = trace(lambda x, t: w * x[0] * t, [w], (np.zeros(2), 1.0))
+    with pytest.raises(ValueError, match=r"shape \(batch size, 2\)"):
+        tape.backward(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="argument 1 has 2 examples"):
+        tape.backward(np.zeros((3, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="example 1 of the batch has a non-finite"):
+        tape.backward(np.array([[0.0, 0.0], [np.inf, 0.0]]), np.zeros(2))
+    with pytest.raises(TypeError, match="2 argument"):
+        tape.backward(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="reduction"):
+        tape.backward(np.zeros((3, 2)), np.zeros(3), reduction="max")
+    assert w.grad == 0.0
