@@ -23,6 +23,8 @@ def accuracy(outputs, targets, threshold: float = 0.0) -> float:
         raise ValueError(f"accuracy: {len(scores)} outputs but {len(targets)} targets")
     if len(scores) == 0:
         raise ValueError("accuracy: no examples")
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        scores = scores[:, 0]  # one score per example, as a column
     if scores.ndim == 2:
         predicted = scores.argmax(axis=1)
         return float(np.mean(predicted == targets.reshape(-1)))

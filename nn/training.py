@@ -195,7 +195,7 @@ def fit(model, X, y, *, loss, optimizer=None, epochs=100, batch_size=None,
 
     ``optimizer`` defaults to ``Adam(model.parameters(), lr=0.01)``.
     """
-    if optimizer is None:
+    if optimizer is None and isinstance(model, Module):
         optimizer = Adam(model.parameters(), lr=0.01)
     trainer = Trainer(model, loss, optimizer, penalty=penalty, scheduler=scheduler,
                       callbacks=callbacks, metric=metric, backend=backend, quiet=quiet)

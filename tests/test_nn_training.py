@@ -1,0 +1,230 @@
+"""The training loop: history, progress bar and quiet mode, callbacks, backends, the demo."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+
+from autograd import is_grad_enabled
+from nn import (
+    MLP,
+    Callback,
+    Dropout,
+    EarlyStopping,
+    Layer,
+    Module,
+    Sequential,
+    Trainer,
+    backends,
+    data,
+    fit,
+    l2_penalty,
+    optim,
+)
+from nn.optim import LambdaLR
+
+
+def moons(n=40, seed=0):
+    X, y = data.make_moons(n, noise=0.1, seed=seed)
+    return X, 2 * y - 1
+
+
+def test_micrograds_demo_reaches_97_percent():
+    # micrograd's demo.ipynb: 100 two-moons points, MLP 2-16-16-1, hinge loss + 1e-4 L2,
+    # 100 full-batch steps of SGD at lr 1.0 - 0.9 k/100. About 66k graph nodes per step.
+    X, y = data.make_moons(100, noise=0.1, seed=1337)
+    y = 2 * y - 1
+    model = MLP(2, [16, 16, 1], init="uniform", seed=1337)  # micrograd's U(-1, 1) weights
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    trainer = Trainer(model, "hinge", opt, penalty=partial(l2_penalty, alpha=1e-4),
+                      scheduler=LambdaLR(opt, lambda k: 1.0 - 0.9 * k / 100), quiet=True)
+    history = trainer.fit(X, y, epochs=100, shuffle=False)
+    assert len(history["loss"]) == 100
+    assert history["lr"][0] == 1.0 and history["lr"][-1] == pytest.approx(0.109)
+    assert history["loss"][-1] < history["loss"][0]
+    assert trainer.evaluate(X, y)["accuracy"] >= 0.97
+
+
+def test_history_has_one_entry_per_epoch_and_the_loss_falls():
+    X, y = moons()
+    X_val, y_val = moons(20, seed=1)
+    model = MLP(2, [8, 1], seed=0)
+    history = fit(model, X, y, loss="hinge", optimizer=optim.Adam(model.parameters(), lr=0.05),
+                  epochs=15, validation_data=(X_val, y_val), quiet=True, seed=0)
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert all(len(v) == 15 for v in history.values())
+    assert history["loss"][-1] < history["loss"][0]
+    assert all(0.0 <= a <= 1.0 for a in history["val_accuracy"])
+
+
+def test_quiet_prints_nothing_at_all(capfd):
+    X, y = moons(20)
+    fit(MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=3, quiet=True,
+        callbacks=[EarlyStopping(monitor="loss")])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_the_progress_bar_shows_epochs_and_the_loss(capfd):
+    X, y = moons(20)
+    fit(MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=3)
+    _, err = capfd.readouterr()
+    assert "3/3" in err and "loss=" in err and "epoch" in err
+
+
+def test_mini_batches_make_one_step_each():
+    X, y = moons(40)
+    steps = []
+
+    class Counting(backends.EagerBackend):
+        def train_step(self, model, loss_fn, X, y, penalty=None):
+            steps.append(len(X))
+            return super().train_step(model, loss_fn, X, y, penalty)
+
+    model = MLP(2, [4, 1], seed=0)
+    fit(model, X, y, loss="hinge", epochs=2, batch_size=16, backend=Counting(), quiet=True)
+    assert steps == [16, 16, 8, 16, 16, 8]
+
+
+def test_a_backend_registered_by_name_is_used():
+    calls = []
+
+    class Recording(backends.EagerBackend):
+        def train_step(self, *args):
+            calls.append("train")
+            return super().train_step(*args)
+
+    backends.register_backend("recording", Recording)
+    try:
+        X, y = moons(10)
+        fit(MLP(2, [2, 1], seed=0), X, y, loss="hinge", epochs=2, backend="recording",
+            quiet=True)
+    finally:
+        del backends.BACKENDS["recording"]
+    assert calls == ["train", "train"]
+    with pytest.raises(ValueError, match="unknown backend 'tape'.*eager"):
+        fit(MLP(2, [2, 1]), X, y, loss="hinge", backend="tape", quiet=True)
+
+
+def test_early_stopping_stops_and_restores_the_best_weights():
+    X, y = moons(20)
+    model = MLP(2, [4, 1], seed=0)
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots.append(trainer.model.state_dict())
+
+    # nothing counts as an improvement after the first epoch, so training stops after 1 + 3
+    stopper = EarlyStopping(monitor="loss", patience=3, min_delta=1e9)
+    history = fit(model, X, y, loss="hinge", optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=50, callbacks=[Snapshot(), stopper], quiet=True)
+    assert len(history["loss"]) == 4 and stopper.stopped_epoch == 3
+    assert model.state_dict() == snapshots[0] != snapshots[-1]
+
+
+def test_early_stopping_on_validation_loss_needs_validation_data():
+    X, y = moons(10)
+    with pytest.raises(ValueError, match="monitors 'val_loss'.*pass validation_data"):
+        fit(MLP(2, [2, 1]), X, y, loss="hinge", epochs=2, callbacks=[EarlyStopping()],
+            quiet=True)
+
+
+def test_callback_hooks_run_in_order():
+    events = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, trainer):
+            events.append("begin")
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            events.append(epoch)
+
+        def on_train_end(self, trainer):
+            events.append("end")
+
+    X, y = moons(10)
+    fit(MLP(2, [2, 1]), X, y, loss="hinge", epochs=3, callbacks=[Recorder()], quiet=True)
+    assert events == ["begin", 0, 1, 2, "end"]
+
+
+def test_metrics_follow_the_loss():
+    X, y01 = data.make_moons(30, noise=0.1, seed=0)
+    regression = fit(MLP(2, [4, 1]), X, y01.astype(float), loss="mse", epochs=2, quiet=True)
+    assert "accuracy" not in regression
+    X3, y3 = data.make_spirals(30, classes=3, seed=0)
+    multi = fit(MLP(2, [6, 3], seed=0), X3, y3, loss="cross_entropy", epochs=2, quiet=True)
+    assert "accuracy" in multi
+
+    model = MLP(2, [4, 1])
+    trainer = Trainer(model, "bce", optim.SGD(model.parameters()), quiet=True)
+    probabilities = np.array([0.6, 0.4, 0.9])
+    assert trainer.metric(probabilities, np.array([1, 0, 0])) == pytest.approx(2 / 3)
+
+
+def test_evaluate_and_predict_use_eval_mode_and_build_no_graph():
+    model = Sequential(Layer(2, 16, seed=0), Dropout(0.5, seed=0), Layer(16, 1, "linear"))
+    trainer = Trainer(model, "hinge", optim.SGD(model.parameters(), lr=0.1), quiet=True)
+    X, y = moons(10)
+    y = y[:, None]  # the model gives a column: one list of one Value per example
+    first, second = trainer.predict(X), trainer.predict(X)
+    assert first.shape == (10, 1) and (first == second).all()
+    assert model.training  # mode restored
+    assert trainer.evaluate(X, y) == trainer.evaluate(X, y)
+    assert trainer.evaluate(X, y)["accuracy"] == np.mean((first[:, 0] > 0) == (y[:, 0] > 0))
+
+
+class GradModeSpy(Module):
+    """Wraps a model and records whether each forward pass builds a graph."""
+
+    def __init__(self):
+        self.inner = MLP(2, [3, 1], seed=0)
+        self.recording = []
+
+    def forward(self, x):
+        self.recording.append(is_grad_enabled())
+        return self.inner(x)
+
+
+def test_training_builds_graphs_and_evaluation_does_not():
+    model = GradModeSpy()
+    trainer = Trainer(model, "hinge", optim.SGD(model.parameters()), quiet=True)
+    X, y = moons(10)
+    trainer.fit(X, y, epochs=2, validation_data=(X, y))
+    assert model.recording == [True, False, True, False]
+    trainer.evaluate(X, y)
+    trainer.predict(X)
+    assert model.recording[-2:] == [False, False]
+
+
+def test_regression_on_the_quadratic():
+    X, y = data.make_quadratic(40, noise=0.01, seed=0)
+    model = MLP(1, [16, 1], activation="tanh", seed=0)
+    history = fit(model, X, y, loss="mse", optimizer=optim.Adam(model.parameters(), lr=0.05),
+                  epochs=60, batch_size=10, quiet=True, seed=0)
+    assert history["loss"][-1] < 0.2 * history["loss"][0]
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, X, y: fit(m, X[0], y, loss="hinge"), ValueError, "X must be 2-D"),
+    (lambda m, X, y: fit(m, X, y[:-1], loss="hinge"), ValueError, "10 examples but y has 9"),
+    (lambda m, X, y: fit(m, X, y, loss="hinge", epochs=0), ValueError, "epochs"),
+    (lambda m, X, y: fit(m, X, y, loss="huber"), ValueError, "unknown loss 'huber'"),
+    (lambda m, X, y: fit(m, X, y, loss="hinge", metric="f1"), ValueError, "metric"),
+    (lambda m, X, y: fit(lambda x: x, X, y, loss="hinge"), TypeError, "nn.Module"),
+    (lambda m, X, y: fit(m, X, y, loss="hinge", callbacks=[print]), TypeError, "Callback"),
+    (lambda m, X, y: Trainer(m, "hinge", m.parameters()), TypeError, "optimizer"),
+])
+def test_bad_arguments(call, error, message):
+    X, y = moons(10)
+    with pytest.raises(error, match=message):
+        call(MLP(2, [2, 1]), X, y)
+
+
+def test_demo_trains_and_reports_the_accuracy(capsys):
+    from nn import demo
+
+    result = demo.main(["--points", "30", "--epochs", "40", "--quiet"])
+    out = capsys.readouterr().out
+    assert "Accuracy reached:" in out and "30 training points" in out
+    assert result["train_accuracy"] >= 0.9
