@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint setup check-dot check-chromium benchmark clean
 
-setup: $(STAMP) check-dot check-chromium
+setup: $(STAMP) check-dot
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ demo: setup
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-test: setup lint
+test: setup check-chromium lint
 	$(PY) -m pytest
 
 benchmark: setup
