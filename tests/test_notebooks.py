@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom in a fresh kernel, offline; a failing cell fails its test."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,6 @@ def test_there_is_a_notebook_per_idea():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
-    env = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    os.environ.update(env)
     client = nbclient.NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
     )
