@@ -46,7 +46,7 @@ check-chromium:
 		|| echo "note: chromium is missing, so the test that steps through the HTML page in a browser will skip. Install it: 'sudo apt-get install chromium' (Debian)."
 
 demo: setup
-	@$(PY) -m autograd.demo
+	@$(PY) -m viz.demo --out out
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
