@@ -30,7 +30,8 @@ def _engine_demo():
 
 def train_moons(points=100, epochs=100, seed=0, quiet=False) -> dict:
     """Train micrograd's classifier on ``points`` two-moons points and score it on half as
-    many held-out ones; returns the model, its history and both accuracies."""
+    many held-out ones; returns the model, its history, the data (X, labels ±1) and both
+    accuracies."""
     X, y = make_moons(points + points // 2, noise=0.1, seed=seed)
     X_train, X_test, y_train, y_test = train_test_split(
         X, 2 * y - 1, test_size=points // 2, seed=seed
@@ -44,6 +45,7 @@ def train_moons(points=100, epochs=100, seed=0, quiet=False) -> dict:
     return {
         "model": model,
         "history": history,
+        "data": (X, 2 * y - 1),
         "train_accuracy": trainer.evaluate(X_train, y_train)["accuracy"],
         "test_accuracy": trainer.evaluate(X_test, y_test)["accuracy"],
     }

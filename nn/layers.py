@@ -57,8 +57,8 @@ class Neuron(Module):
         self._act = F.activation(activation, negative_slope)
         self.activation = activation
         self.negative_slope = negative_slope
-        self.weight = [Value(0.0) for _ in range(nin)]
-        self.bias = Value(0.0) if bias else None
+        self.weight = [Value(0.0, label=f"w{i}") for i in range(nin)]
+        self.bias = Value(0.0, label="b") if bias else None
         if init is not False:  # a Layer initializes all its neurons' weights at once
             _initialize([self.weight], init, activation, as_rng(seed))
 

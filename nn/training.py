@@ -107,7 +107,8 @@ class Trainer:
             seed=None) -> dict:
         """Train for up to ``epochs`` epochs (callbacks may stop sooner); returns the history.
 
-        ``batch_size=None`` uses the whole training set as one batch. The history maps
+        ``batch_size=None`` uses the whole training set as one batch (in order); smaller
+        batches are drawn in a new order every epoch when ``shuffle``. The history maps
         "loss", "accuracy" (when there is a metric), "val_loss", "val_accuracy" and "lr"
         to one number per epoch.
         """
@@ -116,7 +117,9 @@ class Trainer:
             X_val, y_val = _arrays(*validation_data, "fit validation_data")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"fit: epochs must be a positive whole number, got {epochs!r}")
-        loader = DataLoader(X, y, batch_size or len(X), shuffle=shuffle, seed=seed)
+        # one full batch needs no shuffling: its loss is the same sum in a fixed order
+        loader = DataLoader(X, y, batch_size or len(X), shuffle=shuffle and bool(batch_size),
+                            seed=seed)
         self.history = {}
         self.stop_training = False
         was_training = self.model.training

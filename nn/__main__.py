@@ -1,0 +1,5 @@
+"""``python -m nn`` runs the demo (see `nn.demo`)."""
+
+from .demo import main
+
+main()
