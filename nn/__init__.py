@@ -14,6 +14,7 @@ from . import (
     backends,
     callbacks,
     data,
+    diagnostics,
     functional,
     init,
     losses,
@@ -36,5 +37,5 @@ __all__ = [
     "GaussianNoise", "BatchNorm", "BatchNorm1d", "LayerNorm", "EarlyStopping", "Callback",
     "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit", "register_backend",
     "functional", "losses", "regularization", "init", "optim", "data", "metrics",
-    "callbacks", "backends", "serialization",
+    "callbacks", "backends", "serialization", "diagnostics",
 ]
