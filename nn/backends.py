@@ -14,8 +14,9 @@ from __future__ import annotations
 from autograd import no_grad
 
 from ._nested import to_numpy
+from .tape_backend import TapeBackend
 
-__all__ = ["EagerBackend", "BACKENDS", "register_backend", "get_backend"]
+__all__ = ["EagerBackend", "TapeBackend", "BACKENDS", "register_backend", "get_backend"]
 
 
 class EagerBackend:
@@ -42,7 +43,7 @@ class EagerBackend:
         return (loss.data if loss is not None else None), to_numpy(outputs)
 
 
-BACKENDS = {"eager": EagerBackend}
+BACKENDS = {"eager": EagerBackend, "tape": TapeBackend}
 
 
 def register_backend(name: str, factory) -> None:

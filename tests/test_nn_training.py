@@ -102,8 +102,8 @@ def test_a_backend_registered_by_name_is_used():
     finally:
         del backends.BACKENDS["recording"]
     assert calls == ["train", "train"]
-    with pytest.raises(ValueError, match="unknown backend 'tape'.*eager"):
-        fit(MLP(2, [2, 1]), X, y, loss="hinge", backend="tape", quiet=True)
+    with pytest.raises(ValueError, match="unknown backend 'turbo'.*eager"):
+        fit(MLP(2, [2, 1]), X, y, loss="hinge", backend="turbo", quiet=True)
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():

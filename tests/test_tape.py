@@ -524,3 +524,77 @@ def test_bad_batches_are_refused_clearly():
     with pytest.raises(ValueError, match="reduction"):
         tape.backward(np.zeros((3, 2)), np.zeros(3), reduction="max")
     assert w.grad == 0.0
+
+
+# --- nn's training loop with one switch: fit(..., backend="tape") -----------------------
+
+
+def _fit_both(make_model, X, y, **kwargs):
+    import nn
+
+    results = []
+    for backend in ("eager", "tape"):
+        model = make_model()
+        optimizer = nn.optim.SGD(model.parameters(), lr=0.3)
+        trainer = nn.Trainer(model, kwargs.pop("loss", None) or kwargs["loss_fn"], optimizer,
+                             penalty=kwargs.get("penalty"), backend=backend, quiet=True)
+        history = trainer.fit(X, y, epochs=3, batch_size=kwargs.get("batch_size"), seed=0,
+                              validation_data=(X, y))
+        results.append((history, [p.data for p in model.parameters()], trainer.predict(X)))
+    return results
+
+
+def test_fit_with_the_tape_backend_trains_like_eager():
+    import nn
+
+    X, y = moons(40, seed=5)
+
+    def make():
+        return nn.MLP(2, [8, 8, 1], seed=0)
+
+    (eager, eager_params, eager_pred), (tape, params, pred) = _fit_both(
+        make, X, y, loss_fn="hinge", penalty=lambda m: nn.l2_penalty(m.parameters(), 1e-3),
+        batch_size=16)
+    assert eager.keys() == tape.keys()
+    for key in eager:
+        close(tape[key], eager[key])
+    close(params, eager_params)
+    close(pred, eager_pred)
+
+
+def test_fit_with_the_tape_backend_handles_class_indices_and_vector_targets():
+    import nn
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    classes = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)  # 0, 1 or 2: static in the tape
+    (eager, eager_params, _), (tape, params, _) = _fit_both(
+        lambda: nn.MLP(3, [6, 3], seed=1), X, classes, loss_fn="cross_entropy", batch_size=8)
+    for key in eager:
+        close(tape[key], eager[key])
+    close(params, eager_params)
+
+    targets = np.c_[np.sin(X[:, 0]), X[:, 1] * X[:, 2]]  # floats: inputs of the tape
+    (eager, eager_params, eager_pred), (tape, params, pred) = _fit_both(
+        lambda: nn.MLP(3, [6, 2], activation="tanh", seed=2), X, targets, loss_fn="mse")
+    close(tape["loss"], eager["loss"])
+    close(params, eager_params)
+    assert pred.shape == (30, 2)
+    close(pred, eager_pred)
+
+
+def test_the_tape_backend_refuses_what_it_cannot_replay():
+    import nn
+
+    X, y = moons(20, seed=6)
+    dropout = nn.Sequential(nn.Layer(2, 8), nn.Dropout(0.5), nn.Layer(8, 1, "linear"))
+    with pytest.raises(TraceError, match="random numbers.*dropout"):
+        nn.fit(dropout, X, y[:, None], loss="hinge", epochs=1, backend="tape", quiet=True)
+    weighted = nn.MLP(2, [4, 2], seed=0)
+    labels = (y > 0).astype(int)
+    loss = lambda out, t: nn.losses.cross_entropy(out, t, weight=[1.0, 3.0])  # noqa: E731
+    with pytest.raises(ValueError, match="not the mean of its examples' losses"):
+        nn.fit(weighted, X, labels, loss=loss, epochs=1, backend="tape", quiet=True)
+    batchnorm = nn.Sequential(nn.Layer(2, 4, "linear"), nn.BatchNorm(4), nn.Layer(4, 1, "linear"))
+    with pytest.raises(ValueError, match="BatchNorm in training mode needs a batch"):
+        nn.fit(batchnorm, X, y[:, None], loss="hinge", epochs=1, backend="tape", quiet=True)

@@ -1,0 +1,101 @@
+"""``fit(..., backend="tape")``: the loss of one example traced once, replayed per batch.
+
+The eager backend builds one graph of Values for a whole mini-batch. This one traces
+``loss_fn(model(x), y)`` for a single example with `autograd.tape` and replays it over each
+batch with numpy: the same loss and the same gradients in each ``.grad``, many times faster.
+It suits models whose loss is a mean of per-example losses and whose graph is the same for
+every example: MLPs and Sequentials of layers, activations and LayerNorm, with the losses of
+`nn.losses`. Dropout in training mode (random) and BatchNorm in training mode (batch
+statistics) cannot be traced this way; the tape says so, then use ``backend="eager"``.
+
+Targets of a class-index loss (cross_entropy, nll_loss) and whole-number targets reach the
+loss as plain numbers: the tape keeps one program per distinct target value.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from autograd import no_grad
+from autograd.tape import trace
+
+from . import losses
+from ._nested import flatten, to_numpy
+
+__all__ = ["TapeBackend"]
+
+_CLASS_INDEX_LOSSES = (losses.cross_entropy, losses.nll_loss)
+_CHECK_EXAMPLES = 8  # examples on which the batch loss is compared with the per-example mean
+
+
+class TapeBackend:
+    """A batched backend for `nn.Trainer`: one `autograd.tape.Tape` per model, loss and mode."""
+
+    name = "tape"
+
+    def __init__(self):
+        self._tapes = {}
+
+    def train_step(self, model, loss_fn, X, y, penalty=None):
+        """Like `EagerBackend.train_step`: (data loss, outputs), gradients added to ``.grad``."""
+        tape, shape = self._tape(model, loss_fn, X, y, penalty)
+        _, aux = tape.backward(X, y)
+        return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
+
+    def evaluate(self, model, loss_fn, X, y):
+        """(loss, outputs) for the whole of X without touching gradients."""
+        if loss_fn is None or y is None:
+            tape, _ = self._tape(model, None, X, None, None)
+            return None, tape.forward(X)
+        tape, shape = self._tape(model, loss_fn, X, y, None)
+        _, aux = tape.forward(X, y)
+        return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
+
+    def _tape(self, model, loss_fn, X, y, penalty):
+        """(tape, shape of one example's outputs), traced on first use."""
+        key = (id(model), loss_fn, penalty, model.training)
+        if key in self._tapes:
+            return self._tapes[key][1:]
+        shape = None
+        if loss_fn is None:
+            tape = trace(lambda x: model(x), model.parameters, (X[0],))
+        else:
+            static = [1] if _static_targets(loss_fn, y) else []
+
+            def example_loss(x, target):
+                outputs = model(x)
+                loss = loss_fn(outputs, target)
+                return loss, [loss, *flatten(outputs)]
+
+            tape = trace(example_loss, model.parameters, (X[0], y[0]), has_aux=True,
+                         static=static, penalty=(lambda: penalty(model)) if penalty else None)
+            with no_grad():
+                shape = np.shape(to_numpy(model(X[:1])))[1:]
+            _check_mean_of_examples(model, loss_fn, tape, X, y)
+        self._tapes[key] = (model, tape, shape)  # the model is kept: its id stays its own
+        return tape, shape
+
+
+def _static_targets(loss_fn, y):
+    """Class indices and whole-number labels are static: used as indices, not as numbers."""
+    while isinstance(loss_fn, functools.partial):
+        loss_fn = loss_fn.func
+    return loss_fn in _CLASS_INDEX_LOSSES or np.asarray(y).dtype.kind in "biu"
+
+
+def _check_mean_of_examples(model, loss_fn, tape, X, y):
+    """The tape averages per-example losses; make sure that is what loss_fn computes."""
+    n = min(len(X), _CHECK_EXAMPLES)
+    with no_grad():
+        eager = loss_fn(model(X[:n]), y[:n]).data
+    losses_, _ = tape.forward(X[:n], y[:n])
+    if not np.isclose(losses_.mean(), eager, rtol=1e-7, atol=1e-9):
+        name = getattr(loss_fn, "__name__", repr(loss_fn))
+        raise ValueError(
+            f"backend='tape': the loss {name} of a batch ({eager!r}) is not the mean of its "
+            f"examples' losses ({losses_.mean()!r}): class weights, ignore_index, a "
+            "'sum' reduction or batch statistics (BatchNorm in training) do that; "
+            "use backend='eager'"
+        )
