@@ -17,7 +17,8 @@ from .stepper import Step, Stepper
 
 _LAZY = {  # imported on first use, so viz imports without matplotlib or ipywidgets
     "plot_activation": "plots", "plot_history": "plots", "plot_loss": "plots",
-    "plot_decision_boundary": "plots", "save_figure": "plots", "stepper_widget": "widgets",
+    "plot_decision_boundary": "plots", "plot_loss_surface": "plots", "save_figure": "plots",
+    "stepper_widget": "widgets",
 }
 
 __all__ = [

@@ -3,6 +3,7 @@
     plot_activation("tanh")                  # a function and its derivative
     plot_history(history)                    # loss (and accuracy) per epoch, from nn.fit
     plot_decision_boundary(model, X, y)      # a 2-D classifier's regions and the data
+    plot_loss_surface(f, paths={"SGD": pts}) # contours of f(x, y) and optimizer paths
     save_figure(fig, "boundary.png")
 
 Each returns a matplotlib Figure (no pyplot state, so it works headless and in tests);
@@ -193,6 +194,88 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=60, threshold=0.0, m
     return fig
 
 
+def _range(r, name):
+    try:
+        lo, hi = (float(v) for v in r)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two numbers (low, high), got {r!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"{name} needs finite low < high, got {r!r}")
+    return lo, hi
+
+
+def surface_grid(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), resolution=100):
+    """(xx, yy, zz): ``fn(x, y)`` over a grid, each call on two Values under no_grad.
+
+    Points where `fn` is undefined (log of a negative number, say) or overflows are nan.
+    """
+    (x0, x1), (y0, y1) = _range(x_range, "x_range"), _range(y_range, "y_range")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be a whole number >= 2, got {resolution!r}")
+    xx, yy = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
+    zz = np.full(xx.shape, np.nan)
+    with no_grad():
+        for index in np.ndindex(xx.shape):
+            try:
+                out = fn(Value(float(xx[index])), Value(float(yy[index])))
+            except (ArithmeticError, ValueError):
+                continue
+            zz[index] = out.data if isinstance(out, Value) else float(out)
+    return xx, yy, zz
+
+
+PATH_STYLES = [(BLUE, "-"), (VERMILLION, "--"), (GREEN, "-."), (PURPLE, ":"), (ORANGE, "-")]
+
+
+def plot_loss_surface(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), paths=None, minimum=None,
+                      levels=20, log_scale=False, resolution=100, ax=None):
+    """Contours of a loss of two parameters, ``fn(x, y)`` on Values, with optimizer paths.
+
+    ``paths`` maps a label to the points an optimizer visited, a sequence of (x, y) pairs
+    from start to end: each is drawn as a line, its start as a circle and its end as a
+    cross. ``minimum`` (x, y) is marked with a star. ``log_scale`` spaces the contour
+    levels geometrically, for surfaces as steep-walled as Rosenbrock's.
+    """
+    lines = {}
+    for label, points in (paths or {}).items():
+        points = np.asarray(points, dtype=float)
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+            raise ValueError(f"path {label!r} must be a sequence of (x, y) points, got an "
+                             f"array of shape {points.shape}")
+        lines[str(label)] = points
+    xx, yy, zz = surface_grid(fn, x_range, y_range, resolution)
+    finite = zz[np.isfinite(zz)]
+    if finite.size == 0:
+        raise ValueError("fn is undefined everywhere on the grid; check x_range and y_range")
+    if log_scale:
+        positive = finite[finite > 0]
+        if positive.size == 0:
+            raise ValueError("log_scale needs a surface with positive values")
+        lo, hi = positive.min(), positive.max()
+        level_values = np.geomspace(lo, hi if hi > lo else lo * 10, int(levels))
+    else:
+        level_values = int(levels)
+    fig, ax = _axes(ax, size=(6.0, 4.5))
+    ax.contour(xx, yy, zz, levels=level_values, cmap="Greys_r", linewidths=0.8)
+    for k, (label, points) in enumerate(lines.items()):
+        color, style = PATH_STYLES[k % len(PATH_STYLES)]
+        ax.plot(points[:, 0], points[:, 1], color=color, linestyle=style, linewidth=1.8,
+                label=label)
+        ax.plot(*points[0], "o", color=color, markersize=5)
+        ax.plot(*points[-1], "x", color=color, markersize=7, markeredgewidth=2)
+    if minimum is not None:
+        ax.plot(float(minimum[0]), float(minimum[1]), "*", color="black", markersize=12,
+                label="minimum")
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    if lines or minimum is not None:
+        ax.legend(loc="best")
+    ax.set_title("loss surface")
+    return fig
+
+
 def save_figure(fig, path, dpi=120) -> str:
     """Write a figure to .png, .svg or .pdf (by suffix) atomically; returns the path."""
     suffix = Path(path).suffix.lower().lstrip(".")
@@ -204,4 +287,4 @@ def save_figure(fig, path, dpi=120) -> str:
 
 
 __all__ = ["plot_activation", "plot_history", "plot_loss", "plot_decision_boundary",
-           "decision_grid", "save_figure", "UNARY"]
+           "decision_grid", "plot_loss_surface", "surface_grid", "save_figure", "UNARY"]
