@@ -513,20 +513,26 @@ class _Program:
         for lo in range(0, size, chunk):
             cols = slice(lo, min(size, lo + chunk))
             width = cols.stop - lo
-            V, G, D = self._buffers(width)
+            buffers = self._buffers(width)
+            V, G, D = buffers.V, buffers.G, buffers.D
             V[: self.n_params] = pdata[self.param_ids, None]
             inputs = slice(self.n_params, self.n_params + self.n_inputs)
             V[inputs] = examples.columns[self.input_ids, cols]
-            saved = self._forward(V, width, examples, lo, tape)
+            saved = self._forward(buffers, examples, lo, tape)
             outputs[:, cols] = V[self.outputs]
             if not backward:
                 continue
             self._derivatives(V, D, saved)
             G[self.outputs[0]] = 1.0 if per_example else weight
             with np.errstate(all="ignore"):  # non-finite gradients are dealt with below
-                for targets, consumers, edges, c in self.pulls:
-                    pulled = G[consumers] * D[edges]
-                    G[targets] = pulled if c == 1 else pulled.reshape(-1, c, width).sum(axis=1)
+                for (targets, consumers, edges, c), (gathered, product, into) in zip(
+                    self.pulls, buffers.pulls
+                ):
+                    np.multiply(_gather(G, consumers, gathered), D[edges], out=product)
+                    if c > 1:
+                        product.reshape(-1, c, width).sum(axis=1, out=into)
+                    if isinstance(targets, np.ndarray):
+                        G[targets] = into
             if per_example:
                 grads[self.param_ids, cols] = G[: self.n_params]
                 for k in np.flatnonzero(~np.isfinite(G[: self.n_leaves]).all(axis=0)):
@@ -544,24 +550,20 @@ class _Program:
         if width not in cache:
             if len(cache) > 3:
                 cache.clear()
-            V = np.empty((self.n_slots, width))
-            V[self.n_params + self.n_inputs : self.n_leaves] = self.const_values[:, None]
-            D = np.empty((self.n_edges, width))
-            D[self.ones] = 1.0
-            cache[width] = (V, np.zeros_like(V), D)  # gradients outside the loss's graph stay 0
+            cache[width] = _Buffers(self, width)
         return cache[width]
 
-    def _forward(self, V, width, examples, lo, tape):
-        saved = []
+    def _forward(self, buffers, examples, lo, tape):
+        V, width, saved = buffers.V, buffers.width, []
         with np.errstate(all="raise", under="ignore"):
             try:
-                for g in self.groups:
-                    x = V[g.operands[0]]
+                for g, into in zip(self.groups, buffers.operands):
+                    x = _gather(V, g.operands[0], into[0])
                     if g.op is None:
                         x.reshape(-1, g.terms, width).sum(axis=1, out=V[g.rows])
                         saved.append(None)
                         continue
-                    y = V[g.operands[1]] if g.op.arity == 2 else g.param
+                    y = _gather(V, g.operands[1], into[1]) if g.op.arity == 2 else g.param
                     V[g.rows] = g.op.array_forward(x) if y is None else g.op.array_forward(x, y)
                     saved.append((x, y))
             except FloatingPointError as error:
@@ -614,6 +616,45 @@ class _Program:
                 "overflow a float; scale the loss or the inputs down"
             )
         return sums
+
+
+class _Buffers:
+    """The arrays a program replays into, for `width` examples, made once and reused.
+
+    Values, gradients and local derivatives, and scratch space for gathered rows that
+    numpy calls fill with ``out=``: a big temporary made and freed on every call costs
+    more in page faults than the arithmetic it holds.
+    """
+
+    def __init__(self, program, width):
+        p = program
+        self.width = width
+        self.V = np.empty((p.n_slots, width))
+        self.V[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
+        self.G = np.zeros_like(self.V)  # gradients outside the loss's graph stay 0
+        self.D = np.empty((p.n_edges, width))
+        self.D[p.ones] = 1.0
+        self.operands = [[_scratch(rows, width) for rows in g.operands] for g in p.groups]
+        # Per pull: space for the consumers' gradients, for the products with the local
+        # derivatives and for their sums per operand; results go straight into G's rows
+        # when these are a slice.
+        self.pulls = []
+        for targets, consumers, edges, c in p.pulls:
+            into = self.G[targets] if isinstance(targets, slice) else _scratch(targets, width)
+            product = np.empty((edges.stop - edges.start, width)) if c > 1 else into
+            self.pulls.append((_scratch(consumers, width), product, into))
+
+
+def _scratch(rows, width):
+    """Space for gathering `rows` (None when they are a slice: a view needs none)."""
+    return None if isinstance(rows, slice) else np.empty((len(rows), width))
+
+
+def _gather(array, rows, out):
+    """array[rows], into `out` when rows is an index array ('clip': no hidden buffer)."""
+    if isinstance(rows, slice):
+        return array[rows]
+    return np.take(array, rows, axis=0, out=out, mode="clip")
 
 
 # --- helpers ----------------------------------------------------------------------------
