@@ -1,0 +1,311 @@
+"""Benchmark chainrule against micrograd and PyTorch on micrograd's demo step.
+
+    python benchmarks/run.py            # the full run, a few minutes; writes benchmarks/results.md
+    python benchmarks/run.py --quick    # about a minute; writes benchmarks/results-quick.md
+
+Every engine runs in its own worker process (`worker.py`), micrograd 0.1.0 in its own
+virtual environment (benchmarks/.venv-micrograd, made on first use with pip from PyPI).
+The workers take turns, round after round, so that a busy machine slows them all alike;
+a round's time is the mean over its steps (so garbage collections are averaged in), and
+the tables show the median over rounds. See workload.py for the workload itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MICROGRAD = "micrograd==0.1.0"
+DEMO = (100, [2, 16, 16, 1])
+
+# (label, engine, collector off?, steps per round in a full run)
+ROWS = [
+    ("micrograd 0.1.0", "micrograd", False, 10),
+    ("micrograd 0.1.0, collector off", "micrograd", True, 10),
+    ("chainrule eager, micrograd's code", "eager", False, 10),
+    ("chainrule eager, nn.MLP", "eager-nn", False, 10),
+    ("chainrule eager, collector off", "eager", True, 10),
+    ("chainrule tape", "tape", False, 100),
+    ("chainrule fit(backend=\"tape\")", "fit-tape", False, 100),
+    ("PyTorch, 1 thread, float64", "torch", False, 100),
+]
+
+
+class Worker:
+    """One engine in a subprocess, asked questions one JSON line at a time."""
+
+    def __init__(self, label, python, engine, gc_off=False, env=None):
+        self.label = label
+        args = [python, str(HERE / "worker.py"), engine] + (["--gc-off"] if gc_off else [])
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env=env, cwd=HERE)
+
+    def ask(self, **message):
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.label}: the worker stopped (see its error above)")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"{self.label}: {reply['error']}")
+        return reply
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+
+
+def micrograd_python(args):
+    """An interpreter with micrograd 0.1.0: --micrograd-python, or our own venv, made once."""
+    if args.micrograd_python:
+        return args.micrograd_python
+    venv = HERE / ".venv-micrograd"
+    python = venv / "bin" / "python"
+    ok = python.exists() and subprocess.run(
+        [python, "-c", "import micrograd"], capture_output=True).returncode == 0
+    if not ok:
+        print(f"Installing {MICROGRAD} into {venv} ...", flush=True)
+        try:
+            subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)
+            subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            MICROGRAD], check=True)
+        except (subprocess.CalledProcessError, OSError) as error:
+            print(f"note: could not install {MICROGRAD} ({error}); skipping micrograd",
+                  flush=True)
+            return None
+    return str(python)
+
+
+def start(rows, args, n, sizes):
+    """Workers for the rows that can run here, set up for (n, sizes)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    has_torch = importlib.util.find_spec("torch") is not None
+    mg = micrograd_python(args) if any(e == "micrograd" for _, e, *_ in rows) else None
+    workers = []
+    for label, engine, gc_off, steps in rows:
+        if engine == "micrograd" and mg is None or engine == "torch" and not has_torch:
+            continue
+        python = mg if engine == "micrograd" else sys.executable
+        worker = Worker(label, python, engine, gc_off, env)
+        try:
+            worker.ask(cmd="setup", n=n, sizes=sizes)
+        except RuntimeError as error:
+            print(f"note: {error}; leaving it out", flush=True)
+            worker.close()
+            continue
+        worker.steps = steps
+        workers.append(worker)
+    return workers
+
+
+def time_rounds(workers, rounds, scale):
+    """Median over rounds of each worker's mean seconds per step; workers take turns."""
+    per_round = {w.label: [] for w in workers}
+    for r in range(rounds):
+        for w in workers:
+            count = max(1, round(w.steps * scale))
+            per_round[w.label].append(statistics.fmean(w.ask(cmd="steps", count=count)["times"]))
+        print(f"  round {r + 1}/{rounds} done", flush=True)
+    return {label: statistics.median(times) for label, times in per_round.items()}
+
+
+def nodes_per_step(n, sizes):
+    """Nodes of micrograd's demo graph: per example 2 inputs, w·x (2 nodes a weight), the
+    ReLUs and 5 for the hinge; then the batch sum, the L2 penalty (3 a parameter), 7 more."""
+    pairs = list(zip(sizes, sizes[1:]))
+    per_example = 2 + sum(2 * a * b for a, b in pairs) + sum(b for _, b in pairs[:-1]) + 5
+    params = sum(b * (a + 1) for a, b in pairs)
+    return n * (per_example + 1) + 3 * params + 7
+
+
+def main_table(args, rounds, scale):
+    print(f"Reference workload: {DEMO[0]} points, MLP {'-'.join(map(str, DEMO[1]))}", flush=True)
+    workers = start(ROWS, args, *DEMO)
+    try:
+        losses = {w.label: w.ask(cmd="steps", count=2)["loss"] for w in workers}  # warm up
+        times = time_rounds(workers, rounds, scale)
+        memory = {}
+        for w in workers:
+            reply = w.ask(cmd="memory")
+            if reply["bytes"] is not None:
+                memory[w.label] = reply["bytes"] / reply["nodes"]
+    finally:
+        for w in workers:
+            w.close()
+    return times, memory, losses
+
+
+def scaling_table(args, rounds, scale):
+    configs = [(1000, [2, 16, 16, 1]), (100, [2, 64, 64, 1])]
+    if not args.quick:
+        configs += [(10000, [2, 16, 16, 1]), (1000, [2, 64, 64, 1])]
+    rows = [r for r in ROWS if r[1] in ("eager", "tape", "torch") and not r[2]]
+    results = {}
+    for n, sizes in configs:
+        print(f"Scaling: {n} points, MLP {'-'.join(map(str, sizes))}", flush=True)
+        big = nodes_per_step(n, sizes) > 2_000_000
+        chosen = [(*r[:3], 2) if r[1] == "eager" else r  # eager: fewer steps a round
+                  for r in rows if not (big and r[1] == "eager")]
+        workers = start(chosen, args, n, sizes)
+        try:
+            for w in workers:
+                w.ask(cmd="steps", count=1)
+            results[(n, tuple(sizes))] = time_rounds(workers, max(3, rounds // 2), scale)
+        finally:
+            for w in workers:
+                w.close()
+    return results
+
+
+def chain_table(args):
+    depth = 100_000 if args.quick else 1_000_000
+    rows = [("chainrule eager", "eager", depth), ("PyTorch", "torch", depth),
+            ("micrograd 0.1.0", "micrograd", 500)]
+    results = {}
+    for label, engine, d in rows:
+        workers = start([(label, engine, False, 1)], args, 1, [1, 1])
+        if not workers:
+            continue
+        w = workers[0]
+        try:
+            seconds = min(w.ask(cmd="chain", depth=d)["seconds"] for _ in range(3))
+            results[label] = (d, seconds)
+            if engine == "micrograd":  # its recursive topological sort has a depth limit
+                w.ask(cmd="chain", depth=10 * d)
+        except RuntimeError as error:
+            if label in results:
+                results[label] += (f"{error.args[0].split(': ', 1)[1]} at depth {10 * d}",)
+            else:
+                print(f"note: {error}", flush=True)
+        finally:
+            w.close()
+    return results
+
+
+def machine():
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = [f"Python {platform.python_version()}"]
+    for name in ("numpy", "torch"):
+        try:
+            versions.append(f"{name} {__import__(name).__version__}")
+        except ImportError:
+            pass
+    return f"{model}, {os.cpu_count()} cores, {platform.system()}; " + ", ".join(versions)
+
+
+def ms(seconds):
+    return f"{seconds * 1e3:.3g}" if seconds < 10 else f"{seconds * 1e3:.0f}"
+
+
+def report(args, times, memory, losses, scaling, chains, load, elapsed):
+    mg, mg_off = times.get(ROWS[0][0]), times.get(ROWS[1][0])
+    torch = times.get(ROWS[-1][0])
+    lines = [
+        f"# Benchmark: micrograd's demo step{' (--quick)' if args.quick else ''}",
+        "",
+        f"Machine: {machine()}. Load average {load[0]:.2f} before, {load[1]:.2f} after; "
+        f"{elapsed / 60:.1f} minutes. Workload: {DEMO[0]} two-moons points, MLP "
+        f"{'-'.join(map(str, DEMO[1]))}, hinge loss + 1e-4·Σp², SGD; "
+        f"{nodes_per_step(*DEMO):,} graph nodes per step. Median over rounds of the mean time "
+        "per step; the engines take turns, each in its own process.",
+        "",
+        "| engine | ms / step | speed-up vs micrograd | vs micrograd, collector off "
+        "| x PyTorch's time | bytes / node |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, *_ in ROWS:
+        if label not in times:
+            continue
+        t = times[label]
+        cells = [
+            ms(t),
+            f"{mg / t:.1f}x" if mg else "-",
+            f"{mg_off / t:.1f}x" if mg_off else "-",
+            f"{t / torch:.2f}" if torch else "-",
+            f"{memory[label]:.0f}" if label in memory else "-",
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    spread = _spread([v for k, v in losses.items() if "fit" not in k])
+    lines += [
+        "",
+        f"Loss after two steps, every engine but fit (which reports the loss without the "
+        f"penalty): {next(iter(losses.values())):.15g}, largest relative difference "
+        f"{spread:.1e}. The tape's bytes/node are its numpy buffers for the whole batch per "
+        "node of the eager graph they stand for.",
+        "",
+        "## Scaling (ms / step)",
+        "",
+        "| points | MLP | nodes / step | eager | tape | PyTorch | tape x PyTorch |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for (n, sizes), row in scaling.items():
+        eager, tape, torch_t = (row.get(label) for label in
+                                ("chainrule eager, micrograd's code", "chainrule tape",
+                                 "PyTorch, 1 thread, float64"))
+        ratio = f"{tape / torch_t:.1f}" if tape and torch_t else "-"
+        cells = [str(n), "-".join(map(str, sizes)), f"{nodes_per_step(n, sizes):,}",
+                 ms(eager) if eager else "-", ms(tape) if tape else "-",
+                 ms(torch_t) if torch_t else "-", ratio]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## A chain of ReLUs: backward only", "",
+              "| engine | depth | seconds | nodes / second | note |", "|---|---:|---:|---:|---|"]
+    for label, (depth, seconds, *note) in chains.items():
+        lines.append(f"| {label} | {depth:,} | {seconds:.3g} | {depth / seconds:,.0f} | "
+                     f"{note[0] if note else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def _spread(values):
+    if len(values) < 2:
+        return 0.0
+    ref = values[0]
+    return max(abs(v - ref) for v in values) / max(abs(ref), 1e-300)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller runs")
+    parser.add_argument("--rounds", type=int, help="rounds of the main table (default 7, 3)")
+    parser.add_argument("--out", type=Path, help="where to write the markdown table")
+    parser.add_argument("--micrograd-python", help="a Python that has micrograd 0.1.0")
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.quick else 7)
+    scale = 0.3 if args.quick else 1.0
+    out = args.out or HERE / ("results-quick.md" if args.quick else "results.md")
+
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    times, memory, losses = main_table(args, rounds, scale)
+    scaling = scaling_table(args, rounds, scale)
+    chains = chain_table(args)
+    text = report(args, times, memory, losses, scaling, chains,
+                  (load_before, os.getloadavg()[0]), time.perf_counter() - started)
+    print("\n" + text)
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as f:
+        f.write(text)
+    os.replace(f.name, out)
+    print(f"Written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""One engine in its own process, driven by `run.py` through JSON lines on stdin/stdout.
+
+    python worker.py ENGINE [--gc-off]
+
+Each engine lives in a fresh process so that none pays for another's objects in its garbage
+collections, and micrograd runs in its own virtual environment. Commands (one JSON object
+per line): {"cmd": "setup", "n": 100, "sizes": [2, 16, 16, 1]}, {"cmd": "steps", "count": 10},
+{"cmd": "memory"}, {"cmd": "chain", "depth": 100000}, {"cmd": "quit"}.
+Only the standard library is imported here; each engine imports its own library.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+import tracemalloc
+
+import workload
+
+
+class Micrograd:
+    """micrograd 0.1.0, its demo step as written in its README notebook."""
+
+    def __init__(self, n, sizes):
+        from micrograd.engine import Value
+        from micrograd.nn import MLP
+
+        self.Value = Value
+        self.X, self.y = workload.moons(n)
+        self.model = MLP(sizes[0], sizes[1:])
+        for p, v in zip(self.model.parameters(), workload.initial_parameters(sizes)):
+            p.data = v
+
+    def step(self, k):
+        return workload.demo_step(self.Value, self.model, self.X, self.y, k).data
+
+    def graph(self):
+        return workload.demo_step(self.Value, self.model, self.X, self.y, 0)
+
+    def nodes(self, root):
+        return workload.count_nodes(root, lambda v: v._prev)
+
+    def chain(self, depth):
+        x = self.Value(0.5)
+        y = x
+        for _ in range(depth):
+            y = y.relu()
+        start = time.perf_counter()
+        y.backward()
+        return time.perf_counter() - start
+
+
+class Eager:
+    """chainrule's eager engine running micrograd's demo code on an MLP of plain Values."""
+
+    def __init__(self, n, sizes):
+        from autograd import Value
+
+        self.Value = Value
+        self.X, self.y = workload.moons(n)
+        self.model = workload.PlainMLP(Value, sizes, workload.initial_parameters(sizes))
+
+    def step(self, k):
+        return workload.demo_step(self.Value, self.model, self.X, self.y, k).data
+
+    def graph(self):
+        return workload.demo_step(self.Value, self.model, self.X, self.y, 0)
+
+    def nodes(self, root):
+        return workload.count_nodes(root, lambda v: v.parents)
+
+    def chain(self, depth):
+        x = self.Value(0.5)
+        y = x
+        for _ in range(depth):
+            y = y.relu()
+        start = time.perf_counter()
+        y.backward()
+        return time.perf_counter() - start
+
+
+class EagerNN(Eager):
+    """The same demo code with the model from chainrule's nn (nn.MLP)."""
+
+    def __init__(self, n, sizes):
+        import nn
+        from autograd import Value
+
+        self.Value = Value
+        self.X, self.y = workload.moons(n)
+        self.model = nn.MLP(sizes[0], sizes[1:])
+        for p, v in zip(self.model.parameters(), workload.initial_parameters(sizes)):
+            p.data = v
+
+
+class Tape:
+    """chainrule's batched tape: the per-example hinge loss traced once, replayed with numpy."""
+
+    def __init__(self, n, sizes):
+        import numpy as np
+
+        import nn
+        from autograd.tape import trace
+
+        X, y = workload.moons(n)
+        self.X, self.y = np.array(X), np.array(y)
+        self.model = nn.MLP(sizes[0], sizes[1:])
+        self.params = self.model.parameters()
+        for p, v in zip(self.params, workload.initial_parameters(sizes)):
+            p.data = v
+        self._trace = lambda: trace(
+            lambda x, label: (1 + -label * self.model(x)).relu(),
+            self.params,
+            (self.X[0], self.y[0]),
+            penalty=lambda: workload.ALPHA * sum(p * p for p in self.params),
+        )
+        self.tape = self._trace()
+
+    def step(self, k):
+        for p in self.params:
+            p.grad = 0.0
+        loss = self.tape.backward(self.X, self.y)
+        lr = workload.learning_rate(k)
+        for p in self.params:
+            p.data -= lr * p.grad
+        return loss
+
+    def graph(self):
+        tape = self._trace()  # a fresh tape: its program and its buffers for one batch
+        tape.backward(self.X, self.y)
+        return tape
+
+    def nodes(self, tape):
+        """The nodes of the eager graph of the same step, which the tape's buffers stand for."""
+        from autograd import Value
+
+        root = workload.demo_step(Value, self.model, self.X.tolist(), self.y.tolist(), 0)
+        return workload.count_nodes(root, lambda v: v.parents)
+
+    def chain(self, depth):
+        return None
+
+
+class Fit(Tape):
+    """nn's training loop with the tape backend: fit(model, X, y, loss="hinge", ...)."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        import nn
+
+        self.trainer = nn.Trainer(
+            self.model, "hinge", nn.optim.SGD(self.params, lr=1.0),
+            penalty=lambda model: workload.ALPHA * sum(p * p for p in model.parameters()),
+            backend="tape", quiet=True, metric=None,
+        )
+
+    def step(self, k):
+        self.trainer.optimizer.param_groups[0]["lr"] = workload.learning_rate(k)
+        return self.trainer.fit(self.X, self.y, epochs=1, shuffle=False)["loss"][-1]
+
+
+class Torch:
+    """PyTorch, one thread, float64: the same MLP as matrices."""
+
+    def __init__(self, n, sizes):
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        X, y = workload.moons(n)
+        self.X = torch.tensor(X, dtype=torch.float64)
+        self.y = torch.tensor(y, dtype=torch.float64)
+        flat, self.layers = workload.initial_parameters(sizes), []
+        start = 0
+        for nin, nout in zip(sizes, sizes[1:]):
+            block = torch.tensor(flat[start : start + nout * (nin + 1)], dtype=torch.float64)
+            block = block.reshape(nout, nin + 1)
+            start += nout * (nin + 1)
+            self.layers.append((block[:, :nin].clone().requires_grad_(),
+                                block[:, nin].clone().requires_grad_()))
+        self.params = [t for layer in self.layers for t in layer]
+
+    def step(self, k):
+        h = self.X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W.T + b
+            h = h.relu() if i < len(self.layers) - 1 else h
+        data_loss = (1 - self.y * h[:, 0]).relu().mean()
+        total = data_loss + workload.ALPHA * sum((p * p).sum() for p in self.params)
+        for p in self.params:
+            p.grad = None
+        total.backward()
+        lr = workload.learning_rate(k)
+        with self.torch.no_grad():
+            for p in self.params:
+                p -= lr * p.grad
+        return total.item()
+
+    def graph(self):
+        return None
+
+    def chain(self, depth):
+        torch = self.torch
+        x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        y = x
+        for _ in range(depth):
+            y = torch.relu(y)
+        start = time.perf_counter()
+        y.backward()
+        return time.perf_counter() - start
+
+
+ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": Tape,
+           "fit-tape": Fit, "torch": Torch}
+
+
+def main():
+    name, gc_off = sys.argv[1], "--gc-off" in sys.argv[2:]
+    engine, k = None, 0
+    for line in sys.stdin:
+        msg = json.loads(line)
+        cmd = msg["cmd"]
+        try:
+            if cmd == "setup":
+                engine, k = ENGINES[name](msg["n"], msg["sizes"]), 0
+                reply = {"ok": True}
+            elif cmd == "steps":
+                times, loss = [], None
+                for _ in range(msg["count"]):
+                    if gc_off:
+                        gc.disable()
+                    start = time.perf_counter()
+                    loss = engine.step(k)
+                    times.append(time.perf_counter() - start)
+                    k += 1
+                    if gc_off:  # free the step's garbage outside the timed region
+                        gc.enable()
+                        gc.collect()
+                reply = {"times": times, "loss": loss, "step": k}
+            elif cmd == "memory":
+                reply = _memory(engine)
+            elif cmd == "chain":
+                gc.collect()
+                reply = {"seconds": engine.chain(msg["depth"])}
+            elif cmd == "quit":
+                return
+            else:
+                reply = {"error": f"unknown command {cmd!r}"}
+        except RecursionError:
+            reply = {"error": "RecursionError"}
+        except Exception as error:  # reported to run.py, which shows it in its table
+            reply = {"error": f"{type(error).__name__}: {error}"}
+        print(json.dumps(reply), flush=True)
+
+
+def _memory(engine):
+    """Bytes the step's graph holds, per graph node (tracemalloc, after forward+backward)."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    root = engine.graph()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    if root is None:
+        return {"bytes": None, "nodes": None}
+    return {"bytes": held, "nodes": engine.nodes(root)}
+
+
+if __name__ == "__main__":
+    main()
