@@ -94,15 +94,25 @@ class Tape:
     # --- tracing --------------------------------------------------------------------------
 
     def retrace(self):
-        """Trace `fn` again: after changing the model in a way its parameters do not show."""
-        self.params = _unique_params(self._fetch_params())
-        self._index = {p: i for i, p in enumerate(self.params)}
-        self._programs, self._checked = {}, set()
-        key = tuple(self._example[k] for k in self._static)
-        self._program_for(key, [a for k, a in enumerate(self._example) if k not in self._static])
-        self._penalty = None
-        if self.penalty is not None:
-            self._penalty = self._trace_twice(self._call_penalty, "penalty")
+        """Trace `fn` again: after changing the model in a way its parameters do not show.
+
+        If tracing fails the tape stays as it was.
+        """
+        state = dict(self.__dict__)
+        try:
+            self.params = _unique_params(self._fetch_params())
+            self._index = {p: i for i, p in enumerate(self.params)}
+            self._programs, self._checked = {}, set()
+            key = tuple(self._example[k] for k in self._static)
+            dynamic = [a for k, a in enumerate(self._example) if k not in self._static]
+            self._program_for(key, dynamic)
+            self._penalty = None
+            if self.penalty is not None:
+                self._penalty = self._trace_twice(self._call_penalty, "penalty")
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
 
     def _fetch_params(self):
         source = self._params_source
@@ -197,7 +207,7 @@ class Tape:
 
         With `has_aux` returns ``(losses, aux)``. Gradients are left untouched.
         """
-        outputs, _ = self._replay(batch, None)
+        outputs, _, _ = self._replay(batch, None)
         return self._split_outputs(outputs)
 
     def backward(self, *batch, reduction="mean"):
@@ -216,11 +226,11 @@ class Tape:
                 f"shape {self._shapes[0]}. Reduce it to one Value, or return (loss, outputs) "
                 "with has_aux=True"
             )
-        outputs, grads = self._replay(batch, reduction)
+        outputs, grads, pdata = self._replay(batch, reduction)
         weight = 1.0 / outputs.shape[1] if reduction == "mean" else 1.0
         loss = float(outputs[0].sum()) * weight
         if self._penalty is not None:
-            value, extra = self._penalty.run(_Examples.single(), self._param_data(), 1.0, self)
+            value, extra = self._penalty.run(_Examples.single(), pdata, 1.0, self)
             loss += float(value[0, 0])
             grads += extra
         for p, g in zip(self.params, grads.tolist()):
@@ -241,7 +251,8 @@ class Tape:
         return first, outputs[n:].T.reshape((size, *aux))
 
     def _replay(self, batch, reduction):
-        """Outputs (a row per output, a column per example) and the summed gradients."""
+        """Outputs (a row per output, a column per example), the summed gradients and the
+        parameters' values they were computed at."""
         examples = _as_batch(batch, self._example, self._static)
         current = self._fetch_params()
         if len(current) != len(self.params) or not all(map(operator.is_, current, self.params)):
@@ -261,7 +272,7 @@ class Tape:
             outputs[:, part.index] = values
             if weight is not None:
                 grads += part_grads
-        return outputs, grads
+        return outputs, grads, pdata
 
     def _param_data(self):
         return np.fromiter((p.data for p in self.params), float, len(self.params))

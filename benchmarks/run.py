@@ -215,7 +215,12 @@ def machine():
 
 
 def ms(seconds):
-    return f"{seconds * 1e3:.3g}" if seconds < 10 else f"{seconds * 1e3:.0f}"
+    return number(seconds * 1e3)
+
+
+def number(x, suffix=""):
+    """Three significant digits, but whole numbers from 100 up: 0.498, 85.9, 1,670."""
+    return f"{x:,.0f}{suffix}" if x >= 100 else f"{x:.3g}{suffix}"
 
 
 def report(args, times, memory, losses, scaling, chains, load, elapsed):
@@ -240,9 +245,9 @@ def report(args, times, memory, losses, scaling, chains, load, elapsed):
         t = times[label]
         cells = [
             ms(t),
-            f"{mg / t:.1f}x" if mg else "-",
-            f"{mg_off / t:.1f}x" if mg_off else "-",
-            f"{t / torch:.2f}" if torch else "-",
+            number(mg / t, "x") if mg else "-",
+            number(mg_off / t, "x") if mg_off else "-",
+            number(t / torch) if torch else "-",
             f"{memory[label]:.0f}" if label in memory else "-",
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -263,7 +268,7 @@ def report(args, times, memory, losses, scaling, chains, load, elapsed):
         eager, tape, torch_t = (row.get(label) for label in
                                 ("chainrule eager, micrograd's code", "chainrule tape",
                                  "PyTorch, 1 thread, float64"))
-        ratio = f"{tape / torch_t:.1f}" if tape and torch_t else "-"
+        ratio = number(tape / torch_t) if tape and torch_t else "-"
         cells = [str(n), "-".join(map(str, sizes)), f"{nodes_per_step(n, sizes):,}",
                  ms(eager) if eager else "-", ms(tape) if tape else "-",
                  ms(torch_t) if torch_t else "-", ratio]

@@ -598,3 +598,16 @@ def test_the_tape_backend_refuses_what_it_cannot_replay():
     batchnorm = nn.Sequential(nn.Layer(2, 4, "linear"), nn.BatchNorm(4), nn.Layer(4, 1, "linear"))
     with pytest.raises(ValueError, match="BatchNorm in training mode needs a batch"):
         nn.fit(batchnorm, X, y[:, None], loss="hinge", epochs=1, backend="tape", quiet=True)
+
+
+def test_a_failed_retrace_leaves_the_tape_as_it_was():
+    w = Value(2.0)
+    params = [w]
+    tape = trace(lambda x: sum((p * x[0] for p in params), Value(0.0)), lambda: params,
+                 (np.array([1.0]),))
+    params.append(1.5)  # not a Value: the retrace fails
+    with pytest.raises(TypeError, match=r"params\[1\] is float"):
+        tape.backward(np.array([[1.0]]))
+    params.pop()
+    assert tape.backward(np.array([[3.0]])) == 6.0
+    assert tape.traces == 1
