@@ -73,6 +73,8 @@ def test_a_shared_input_collects_its_terms_in_the_captions():
     assert "a leaf" in caption
     first = [st.caption for st in s.steps if st.phase == "backward"][0]
     assert first.startswith("backward 1/6: c: grad = 1") and "a.grad += 1 × 1" in first
+    single = [st.caption for st in s.steps if st.phase == "backward" and st.node is y][0]
+    assert re.search(r"y: grad = -?\d+(\.\d+)?\. ", single)  # one use: the number, once
 
 
 def test_refuses_what_it_cannot_step():

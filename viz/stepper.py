@@ -137,7 +137,8 @@ class Stepper:
                 parts = terms.get(node, [])
                 how = " + ".join(fmt(t) for t in parts)
                 uses = f", the sum over its {len(parts)} uses" if len(parts) > 1 else ""
-                head = f"{name}: grad = {how} = {fmt(g)}{uses}" if parts else f"{name}: grad 0"
+                total = f" = {fmt(g)}" if len(parts) > 1 else ""
+                head = f"{name}: grad = {how}{total}{uses}" if parts else f"{name}: grad 0"
             if node.is_leaf:
                 tail = "a leaf: nothing further back"
             else:
