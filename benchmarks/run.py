@@ -1,7 +1,7 @@
 """Benchmark chainrule against micrograd and PyTorch on micrograd's demo step.
 
-    python benchmarks/run.py            # the full run, a few minutes; writes benchmarks/results.md
-    python benchmarks/run.py --quick    # about a minute; writes benchmarks/results-quick.md
+    python benchmarks/run.py            # the full run, about 5 minutes; writes results.md
+    python benchmarks/run.py --quick    # under 2 minutes; prints only (or --out FILE)
 
 Every engine runs in its own worker process (`worker.py`), micrograd 0.1.0 in its own
 virtual environment (benchmarks/.venv-micrograd, made on first use with pip from PyPI).
@@ -292,12 +292,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, smaller runs")
     parser.add_argument("--rounds", type=int, help="rounds of the main table (default 7, 3)")
-    parser.add_argument("--out", type=Path, help="where to write the markdown table")
+    parser.add_argument("--out", type=Path,
+                        help="where to write the tables (default benchmarks/results.md; "
+                             "--quick writes none)")
     parser.add_argument("--micrograd-python", help="a Python that has micrograd 0.1.0")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 7)
     scale = 0.3 if args.quick else 1.0
-    out = args.out or HERE / ("results-quick.md" if args.quick else "results.md")
+    out = args.out or (None if args.quick else HERE / "results.md")
 
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     times, memory, losses = main_table(args, rounds, scale)
@@ -306,6 +308,8 @@ def main():
     text = report(args, times, memory, losses, scaling, chains,
                   (load_before, os.getloadavg()[0]), time.perf_counter() - started)
     print("\n" + text)
+    if out is None:
+        return
     with tempfile.NamedTemporaryFile("w", dir=out.parent, delete=False, suffix=".tmp") as f:
         f.write(text)
     os.replace(f.name, out)
