@@ -13,7 +13,7 @@ are grouped by level (the longest path from a leaf) and op, so one numpy call co
 same-op nodes of a level for the whole batch. Values come from each op's `array_forward`,
 local derivatives from the very `derivatives` the eager engine uses, evaluated with
 `ops.ARRAY_MATH`. A chain of '+' whose partial sums feed nothing else (what `sum()` builds)
-is one n-ary sum; its derivative to every term is 1, as ADD's is.
+is one n-ary sum, added up in the same order; its derivative to every term is 1, as ADD's.
 
 The backward pass pulls: a node's gradient is the sum, over the edges that leave it, of
 (the consumer's gradient x the edge's local derivative). Consumers sit on higher levels, so
@@ -672,33 +672,32 @@ def _gather(array, rows, out):
 
 
 def _absorbed_sums(order, keep):
-    """The '+' nodes whose only consumer is another '+': partial sums of an n-ary sum."""
-    uses, add_uses = {}, {}
+    """Partial sums of left-deep chains of '+' (what ``sum()`` builds): '+' nodes whose only
+    consumer is a '+' that takes them as its left input. Summed left to right, such a chain
+    adds in the eager engine's order, so the tape's sums are the very same floats."""
+    uses, left_of_add = {}, set()
     for n in order:
-        op = n._op
-        if op is None:
+        if n._op is None:
             continue
         for p in n.parents:
             uses[p] = uses.get(p, 0) + 1
-            if op is ops.ADD:
-                add_uses[p] = add_uses.get(p, 0) + 1
+        if n._op is ops.ADD:
+            left_of_add.add(n._a)
     return {
         n
         for n in order
-        if n._op is ops.ADD and uses.get(n) == 1 and add_uses.get(n) == 1 and n not in keep
+        if n._op is ops.ADD and uses.get(n) == 1 and n in left_of_add and n not in keep
     }
 
 
 def _sum_terms(node, absorbed):
-    """The terms of an n-ary sum, left to right (iteratively: sums can be long)."""
-    terms, stack = [], [node._b, node._a]
-    while stack:
-        n = stack.pop()
-        if n in absorbed:
-            stack += [n._b, n._a]
-        else:
-            terms.append(n)
-    return terms
+    """The terms of a fused sum, left to right."""
+    terms, n = [node._b], node._a
+    while n in absorbed:
+        terms.append(n._b)
+        n = n._a
+    terms.append(n)
+    return terms[::-1]
 
 
 def _rows(indices):

@@ -611,3 +611,18 @@ def test_a_failed_retrace_leaves_the_tape_as_it_was():
     params.pop()
     assert tape.backward(np.array([[3.0]])) == 6.0
     assert tape.traces == 1
+
+
+def test_sums_add_up_in_the_eager_order():
+    w = Value(1.0)
+
+    def fn(x):
+        big = x[0] * w * 1e17
+        nested = 1.0 + (big + -big)  # 1.0 in this order, 0.0 added left to right
+        chain = sum([big, 1.0, -big, 1.0], Value(0.0))  # left-deep: 1.0, the 1e17 eats a 1
+        return nested * 10.0 + chain
+
+    X = np.array([[1.0], [3.0]])
+    assert list(trace(fn, [w], (X[0],)).forward(X)) == [
+        eager_batch(fn, [w], (X[i : i + 1],))[2][0] for i in range(2)
+    ]
