@@ -28,7 +28,7 @@ def _engine_demo():
         print()
 
 
-def train_moons(points=100, epochs=100, seed=0, quiet=False) -> dict:
+def train_moons(points=100, epochs=100, seed=0, quiet=False, backend="tape") -> dict:
     """Train micrograd's classifier on ``points`` two-moons points and score it on half as
     many held-out ones; returns the model, its history, the data (X, labels ±1) and both
     accuracies."""
@@ -40,7 +40,7 @@ def train_moons(points=100, epochs=100, seed=0, quiet=False) -> dict:
     optimizer = SGD(model.parameters(), lr=1.0)
     schedule = LambdaLR(optimizer, lambda k: 1.0 - 0.9 * k / epochs)
     trainer = Trainer(model, "hinge", optimizer, penalty=partial(l2_penalty, alpha=1e-4),
-                      scheduler=schedule, quiet=quiet)
+                      scheduler=schedule, quiet=quiet, backend=backend)
     history = trainer.fit(X_train, y_train, epochs=epochs, seed=seed)
     return {
         "model": model,
@@ -57,14 +57,18 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", type=int, default=100, help="full-batch steps (default 100)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--backend", choices=["tape", "eager"], default="tape",
+                        help="tape: the loss traced once, replayed over the batch with numpy "
+                        "(default); eager: one scalar graph per example")
     args = parser.parse_args(argv)
     if args.points < 4 or args.epochs < 1:
         parser.error("--points must be >= 4 and --epochs >= 1")
     _engine_demo()
     print(f"Two moons: an MLP 2-16-16-1 learns to separate {args.points} points "
-          f"(hinge loss + 1e-4 L2, SGD with lr 1.0 -> 0.1, {args.epochs} full-batch steps)",
+          f"(hinge loss + 1e-4 L2, SGD with lr 1.0 -> 0.1, {args.epochs} full-batch steps, "
+          f"{args.backend} backend)",
           flush=True)
-    result = train_moons(args.points, args.epochs, args.seed, args.quiet)
+    result = train_moons(args.points, args.epochs, args.seed, args.quiet, args.backend)
     n_params = len(result["model"].parameters())
     print(f"Accuracy reached: {result['train_accuracy']:.1%} on the {args.points} training "
           f"points, {result['test_accuracy']:.1%} on {args.points // 2} held-out points "
