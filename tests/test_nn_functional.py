@@ -6,24 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nested import values
 
 from autograd import Value, gradcheck
 from nn import functional as F
 from nn._nested import flatten
 
 SETTINGS = settings(max_examples=30, deadline=None)
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
-def values(array):
-    array = np.asarray(array, dtype=float)
-    if array.ndim == 0:
-        return Value(float(array))
-    return [values(row) for row in array]
 
 
 def compare(torch, ours, theirs, x):

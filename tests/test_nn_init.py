@@ -9,11 +9,6 @@ from autograd import Value
 from nn import MLP, Layer, Neuron, data, init, losses, optim
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
 def matrix(rows, cols):
     return [[Value(0.0) for _ in range(cols)] for _ in range(rows)]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nested import backward_with, grads, values
 
 from autograd import Value, gradcheck
 from nn import losses
@@ -14,32 +15,6 @@ from nn._nested import flatten
 
 RTOL, ATOL = 1e-9, 1e-12
 SETTINGS = settings(max_examples=30, deadline=None)
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
-def values(array):
-    """A nested list of leaf Values with the numbers of `array` (a Value for a 0-d array)."""
-    array = np.asarray(array, dtype=float)
-    if array.ndim == 0:
-        return Value(float(array))
-    return [values(row) for row in array]
-
-
-def grads(nested):
-    return np.array([v.grad for v in flatten(nested)])
-
-
-def backward_with(out, cotangent):
-    """Back-propagate sum(cotangent * out), so every output element gets its own weight."""
-    outs = flatten(out)
-    total = outs[0] * float(cotangent.ravel()[0])
-    for o, c in zip(outs[1:], cotangent.ravel()[1:]):
-        total = total + o * float(c)
-    total.backward()
 
 
 def check(torch, ours, theirs, x, reduction, seed=0):

@@ -4,36 +4,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nested import backward_with, data_of, values
 
-from autograd import Value
 from nn import BatchNorm, LayerNorm, Sequential
 from nn._nested import flatten
 
 RTOL, ATOL = 1e-9, 1e-12
-
-
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
-def values(array):
-    array = np.asarray(array, dtype=float)
-    if array.ndim == 0:
-        return Value(float(array))
-    return [values(row) for row in array]
-
-
-def data_of(nested):
-    return np.array([v.data for v in flatten(nested)])
-
-
-def backward_with(out, cotangent):
-    outs = flatten(out)
-    total = outs[0] * float(cotangent.ravel()[0])
-    for o, c in zip(outs[1:], cotangent.ravel()[1:]):
-        total = total + o * float(c)
-    total.backward()
 
 
 def copy_affine(torch, ours, theirs, rng):

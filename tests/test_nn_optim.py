@@ -13,11 +13,6 @@ from nn.optim import lr_scheduler
 START = [-1.2, 1.5, 0.7]
 
 
-@pytest.fixture(scope="module")
-def torch():
-    return pytest.importorskip("torch")
-
-
 def objective(x, y, z, lib_tanh):
     """A curved valley (Rosenbrock) plus a coupled term: a fair test for every optimizer."""
     return (x - 1) ** 2 + 10 * (y - x * x) ** 2 + lib_tanh(z * x) + 0.5 * z * z
