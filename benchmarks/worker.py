@@ -20,18 +20,21 @@ import tracemalloc
 import workload
 
 
-class Micrograd:
-    """micrograd 0.1.0, its demo step as written in its README notebook."""
+def with_initial_parameters(model, sizes):
+    """`model` with the benchmark's fixed starting weights, so every engine starts alike."""
+    for p, v in zip(model.parameters(), workload.initial_parameters(sizes)):
+        p.data = v
+    return model
 
-    def __init__(self, n, sizes):
-        from micrograd.engine import Value
-        from micrograd.nn import MLP
 
-        self.Value = Value
-        self.X, self.y = workload.moons(n)
-        self.model = MLP(sizes[0], sizes[1:])
-        for p, v in zip(self.model.parameters(), workload.initial_parameters(sizes)):
-            p.data = v
+class ScalarEngine:
+    """micrograd's demo step, as its README notebook writes it, on one scalar engine."""
+
+    Value = None  # the engine's scalar class, set by each subclass's __init__
+
+    @staticmethod
+    def parents(v):
+        return v.parents
 
     def step(self, k):
         return workload.demo_step(self.Value, self.model, self.X, self.y, k).data
@@ -40,7 +43,7 @@ class Micrograd:
         return workload.demo_step(self.Value, self.model, self.X, self.y, 0)
 
     def nodes(self, root):
-        return workload.count_nodes(root, lambda v: v._prev)
+        return workload.count_nodes(root, self.parents)
 
     def chain(self, depth):
         x = self.Value(0.5)
@@ -52,7 +55,23 @@ class Micrograd:
         return time.perf_counter() - start
 
 
-class Eager:
+class Micrograd(ScalarEngine):
+    """micrograd 0.1.0."""
+
+    def __init__(self, n, sizes):
+        from micrograd.engine import Value
+        from micrograd.nn import MLP
+
+        self.Value = Value
+        self.X, self.y = workload.moons(n)
+        self.model = with_initial_parameters(MLP(sizes[0], sizes[1:]), sizes)
+
+    @staticmethod
+    def parents(v):
+        return v._prev
+
+
+class Eager(ScalarEngine):
     """chainrule's eager engine running micrograd's demo code on an MLP of plain Values."""
 
     def __init__(self, n, sizes):
@@ -61,24 +80,6 @@ class Eager:
         self.Value = Value
         self.X, self.y = workload.moons(n)
         self.model = workload.PlainMLP(Value, sizes, workload.initial_parameters(sizes))
-
-    def step(self, k):
-        return workload.demo_step(self.Value, self.model, self.X, self.y, k).data
-
-    def graph(self):
-        return workload.demo_step(self.Value, self.model, self.X, self.y, 0)
-
-    def nodes(self, root):
-        return workload.count_nodes(root, lambda v: v.parents)
-
-    def chain(self, depth):
-        x = self.Value(0.5)
-        y = x
-        for _ in range(depth):
-            y = y.relu()
-        start = time.perf_counter()
-        y.backward()
-        return time.perf_counter() - start
 
 
 class EagerNN(Eager):
@@ -90,9 +91,7 @@ class EagerNN(Eager):
 
         self.Value = Value
         self.X, self.y = workload.moons(n)
-        self.model = nn.MLP(sizes[0], sizes[1:])
-        for p, v in zip(self.model.parameters(), workload.initial_parameters(sizes)):
-            p.data = v
+        self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
 
 
 class Tape:
@@ -106,10 +105,8 @@ class Tape:
 
         X, y = workload.moons(n)
         self.X, self.y = np.array(X), np.array(y)
-        self.model = nn.MLP(sizes[0], sizes[1:])
+        self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
         self.params = self.model.parameters()
-        for p, v in zip(self.params, workload.initial_parameters(sizes)):
-            p.data = v
         self._trace = lambda: trace(
             lambda x, label: (1 + -label * self.model(x)).relu(),
             self.params,
