@@ -7,32 +7,38 @@ from __future__ import annotations
 
 from . import Value, gradcheck, topological_order
 
+# micrograd's example neuron: b is chosen so that n = atanh(1/sqrt(2)) and out = 0.7071
+NEURON_INPUTS = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432}
+
 
 def neuron(x1, x2, w1, w2, b):
     x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
+    x1w1.label = "x1·w1"
     x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
+    x2w2.label = "x2·w2"
     n = x1w1 + x2w2 + b
     n.label = "n"
     out = n.tanh()
-    out.label = "out"
+    out.label = "o"
     return out
 
 
+def micrograd_neuron():
+    """The neuron built from labelled leaves: returns (o, {name: leaf})."""
+    leaves = {name: Value(x, label=name) for name, x in NEURON_INPUTS.items()}
+    return neuron(**leaves), leaves
+
+
 def main() -> Value:
-    names = ["x1", "x2", "w1", "w2", "b"]
-    numbers = [2.0, 0.0, -3.0, 1.0, 6.8813735870195432]
-    inputs = [Value(x, label=name) for name, x in zip(names, numbers)]
-    out = neuron(*inputs)
+    out, _ = micrograd_neuron()
     out.backward()
 
-    print("A neuron, out = tanh(x1*w1 + x2*w2 + b), back-propagated:\n")
-    print(f"  {'node':<8}{'op':<8}{'value':>12}{'d out/d node':>16}")
+    print("A neuron, o = tanh(x1·w1 + x2·w2 + b), back-propagated:\n")
+    print(f"  {'node':<8}{'op':<8}{'value':>12}{'do/d(node)':>16}")
     for node in topological_order(out):
         print(f"  {node.label or '(' + node.op + ')':<8}{node.op or 'leaf':<8}"
               f"{node.data:>12.6f}{node.grad:>16.6f}")
-    gradcheck(neuron, numbers)
+    gradcheck(neuron, list(NEURON_INPUTS.values()))
     print("\ngradcheck: every derivative agrees with central differences.")
     return out
 

@@ -12,7 +12,8 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_the_demo_writes_the_neuron_pictures_and_the_stepper(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(demo, "_nn_demo", lambda: None)  # nn's own demo is nn's to test
+    nn_demo = pytest.importorskip("nn.demo")  # nn's own demo is nn's to test; a quick stand-in:
+    monkeypatch.setattr(demo, "_nn_demo", lambda: nn_demo.train_moons(40, 5, quiet=True))
     out = tmp_path / "out"
     written = demo.main(str(out))
     names = {p.rsplit("/", 1)[-1] for p in written}
@@ -26,13 +27,16 @@ def test_the_demo_writes_the_neuron_pictures_and_the_stepper(tmp_path, monkeypat
     page = (out / "neuron_stepper.html").read_text(encoding="utf-8")
     assert page.count('class="frame') == 2 * 10  # 10 Values
     pytest.importorskip("matplotlib")
-    pytest.importorskip("nn")
-    assert "decision_boundary.png" in names
+    assert {"decision_boundary.png", "training_history.png"} <= names
     assert (out / "decision_boundary.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_the_demo_runs_nn_demo_first_when_there_is_one(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(demo, "_nn_demo", lambda: calls.append("nn") or None)
+def test_the_demo_runs_nn_demo_first(tmp_path, monkeypatch, capsys):
+    nn_demo = pytest.importorskip("nn.demo")
+    calls, train = [], nn_demo.train_moons
+    monkeypatch.setattr(nn_demo, "train_moons",
+                        lambda *args: calls.append(args) or train(40, 5, quiet=True))
     demo.main(str(tmp_path))
-    assert calls == ["nn"]
+    printed = capsys.readouterr().out
+    assert calls and "gradcheck: every derivative agrees" in printed  # the engine tour ran
+    assert "Accuracy reached" in printed

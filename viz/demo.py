@@ -3,58 +3,34 @@ trained classifier's decision boundary, written into one folder.
 
     python -m viz.demo [--out out]
 
-Runs nn's demo first when there is one (it trains micrograd's two-moons classifier, whose
-model and history are then plotted here).
+Runs nn's demo first (the engine tour, then micrograd's two-moons classifier trained on the
+batched tape), whose model and history are then plotted here.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 
-from autograd import Value
+from autograd.demo import micrograd_neuron
 
 from .render import render
 
 
 def _nn_demo():
-    """nn.demo.main()'s result (model, history, ...) if nn has a demo, else None."""
-    if importlib.util.find_spec("nn") is None or importlib.util.find_spec("nn.demo") is None:
-        return None
-    demo = importlib.import_module("nn.demo")
-    result = demo.main([]) if callable(getattr(demo, "main", None)) else None
+    """Run nn's demo (the engine tour, then training on two moons); returns its result."""
+    from nn import demo
+
+    result = demo.main([])
     print()
-    return result if isinstance(result, dict) else None
+    return result
 
 
 def neuron():
-    """micrograd's neuron: o = tanh(x1·w1 + x2·w2 + b), back-propagated."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.881373587019543, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1·w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2·w2"
-    n = x1w1 + x2w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
+    """micrograd's neuron, o = tanh(x1·w1 + x2·w2 + b), back-propagated: (o, its weights)."""
+    o, leaves = micrograd_neuron()
     o.backward()
-    return o, (w1, w2, b)
-
-
-def _moons_model():
-    """A small classifier trained here when nn has no demo to borrow one from."""
-    import nn
-
-    X, y = nn.data.make_moons(100, noise=0.1, seed=0)
-    model = nn.MLP(2, [8, 8, 1], activation="relu", seed=0)
-    history = nn.fit(model, X, 2 * y - 1, loss="hinge", epochs=60, quiet=True, seed=0,
-                     optimizer=nn.optim.Adam(model.parameters(), lr=0.05))
-    return {"model": model, "history": history, "data": (X, y)}
+    return o, (leaves["w1"], leaves["w2"], leaves["b"])
 
 
 def main(out_dir="out") -> list:
@@ -81,23 +57,16 @@ def main(out_dir="out") -> list:
 def _plots(result, out_dir):
     try:
         from . import plots
+
         plots._figure()
     except ImportError as error:
         print(f"note: no decision-boundary picture: {error}")
         return []
-    if importlib.util.find_spec("nn") is None:
-        print("note: no decision-boundary picture: the nn package is not installed")
-        return []
-    import nn
-
-    if result is None or "model" not in result:
-        result = _moons_model()
-    X, y = result.get("data") or nn.data.make_moons(150, noise=0.1, seed=0)
+    X, y = result["data"]
     paths = [plots.save_figure(plots.plot_decision_boundary(result["model"], X, y),
                                os.path.join(out_dir, "decision_boundary.png"))]
-    if result.get("history"):
-        paths.append(plots.save_figure(plots.plot_history(result["history"]),
-                                       os.path.join(out_dir, "training_history.png")))
+    paths.append(plots.save_figure(plots.plot_history(result["history"]),
+                                   os.path.join(out_dir, "training_history.png")))
     return paths
 
 
