@@ -91,3 +91,23 @@ def test_trains_and_draws_an_nn_model():
     assert np.isfinite(scores).all() and np.isfinite(with_model).all()
     assert math.isfinite(plots.plot_decision_boundary(model, X, y, resolution=10)
                          .axes[0].get_xlim()[0])
+
+
+@pytest.mark.parametrize("size", [(3.0, 2.2), (6.0, 4.0)])
+@pytest.mark.parametrize("keys", [["loss"], ["loss", "val_loss", "accuracy", "val_accuracy"]])
+def test_history_legend_clears_the_title_and_the_curves(size, keys):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.add_subplot()
+    plots.plot_history({k: [1.0, 0.5, 0.7, 0.2] for k in keys}, ax=ax)
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    title = ax.title.get_window_extent(renderer)
+    plot = ax.get_window_extent(renderer)
+    assert ax.get_title() == "training history"
+    assert len(ax.get_legend().get_texts()) == len(keys)
+    assert legend.y0 >= plot.y1  # above the curves
+    assert title.y0 >= legend.y1  # and below the title

@@ -128,10 +128,29 @@ def plot_history(history, ax=None, log_scale=False):
         right.set_ylabel(", ".join(scores))
         more_handles, more_labels = right.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    ax.legend(handles, labels, loc="best")
     ax.grid(alpha=0.3)
-    ax.set_title("training history")
+    _legend_under_title(ax, handles, labels, "training history")
     return fig
+
+
+def _legend_under_title(ax, handles, labels, title):
+    """The legend in rows above the plot, the title lifted above it.
+
+    Inside the plot, a history's legend covers the curves (and the second axis draws over
+    it); in a small figure it is taller than the plot and runs into the title. Matplotlib
+    places a title clear of the axes only, so the title's pad makes room for the legend.
+    """
+    from matplotlib.font_manager import FontProperties
+
+    rows = -(-len(labels) // 3)  # at most three entries a row, the rows filled evenly
+    columns = -(-len(labels) // rows)
+    size = FontProperties(size="small").get_size_in_points()
+    ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=columns,
+              fontsize="small", frameon=False, borderpad=0.2, borderaxespad=0.2,
+              columnspacing=1.0, handlelength=1.8)
+    # Legend height in font sizes: rows of text, the spacing between them, its padding.
+    height = rows * 1.2 + (rows - 1) * 0.5 + 2 * 0.2 + 0.2
+    ax.set_title(title, pad=6.0 + height * size)
 
 
 plot_loss = plot_history
