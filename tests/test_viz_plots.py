@@ -65,7 +65,7 @@ def test_the_decision_boundary_follows_the_model(tmp_path):
     assert open(path, "rb").read(4) == b"\x89PNG"
     with pytest.raises(ValueError, match="2-D"):
         plots.decision_grid(model, np.zeros((3, 3)))
-    with pytest.raises(ValueError, match=r"\.png, \.svg or \.pdf"):
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf"):
         plots.save_figure(fig, tmp_path / "b.gif")
 
 

@@ -87,9 +87,9 @@ def main(argv=None) -> int:
     try:
         args = _parser().parse_args(_options_first(argv))
         if args.out is not None:
-            from .render import _format_for
+            from .render import image_format
 
-            _format_for(args.out)
+            image_format(args.out)
         root = parse(args.expression, _assignments(args.values))
         root.backward()
     except (_UsageError, ExpressionError, ValueError) as error:

@@ -14,13 +14,12 @@ series also differs by line style or marker, so the plots read in print.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
 from autograd import Value, grad, no_grad, ops
 
-from .render import write_atomic
+from .render import image_format, write_atomic
 
 BLUE, ORANGE, VERMILLION, GREEN, PURPLE = "#0072b2", "#e69f00", "#d55e00", "#009e73", "#cc79a7"
 CLASS_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D"), (VERMILLION, "v")]
@@ -297,11 +296,8 @@ def plot_loss_surface(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), paths=None, 
 
 def save_figure(fig, path, dpi=120) -> str:
     """Write a figure to .png, .svg or .pdf (by suffix) atomically; returns the path."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in ("png", "svg", "pdf"):
-        raise ValueError(f"cannot tell the image format from {str(path)!r}: use .png, .svg or .pdf")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=suffix, dpi=dpi)
+    fig.savefig(buffer, format=image_format(path), dpi=dpi)
     return write_atomic(path, buffer.getvalue())
 
 

@@ -38,7 +38,8 @@ class RenderUnavailable(RuntimeError):
     """Neither Graphviz's dot program nor its WebAssembly build can render this diagram."""
 
 
-def _format_for(path) -> str:
+def image_format(path) -> str:
+    """"svg", "png" or "pdf" from the suffix of `path`; anything else is a ValueError."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(
@@ -116,7 +117,7 @@ def render(root, path, mode="both", **options) -> str:
     The format comes from the suffix: .svg, .png or .pdf. `options` go to `draw_dot`
     (model=, max_nodes=, ...). Returns the path written; on any error nothing is written.
     """
-    fmt = _format_for(path)
+    fmt = image_format(path)
     if isinstance(root, graphviz.Digraph):
         diagram = root
     else:
