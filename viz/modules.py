@@ -59,11 +59,7 @@ def _groups(model):
     for path, module in model.named_modules():
         if not path:
             continue
-        parent_path = path
-        parent = None
-        while "." in parent_path and parent is None:
-            parent_path = parent_path.rsplit(".", 1)[0]
-            parent = groups.get(parent_path)
+        parent = _enclosing(path, groups)
         group = Group(path, type(module).__name__, parent, node_id=f"g{len(groups)}")
         if parent is not None:
             parent.children.append(group)
@@ -71,24 +67,18 @@ def _groups(model):
     return groups
 
 
+def _enclosing(path, groups):
+    """The Group of the innermost module around the dotted `path`, or None (the model)."""
+    while "." in path:
+        path = path.rsplit(".", 1)[0]
+        if path in groups:
+            return groups[path]
+    return None
+
+
 def _param_owners(model, groups):
     """{parameter Value: Group of the module that holds it (None for the model's own)}."""
-    owners = {}
-    for name, value in model.named_parameters():
-        path, owner = name, None
-        while "." in path and owner is None:
-            path = path.rsplit(".", 1)[0]
-            owner = groups.get(path)
-        owners[value] = owner
-    return owners
-
-
-def _within(group, outer) -> bool:
-    while group is not None:
-        if group is outer:
-            return True
-        group = group.parent
-    return False
+    return {value: _enclosing(name, groups) for name, value in model.named_parameters()}
 
 
 def _common(a, b):
@@ -222,7 +212,7 @@ def attach(plan, model, collapse, max_nodes):
         # which inner module (a neuron a Layer calls directly, say) computed a node.
         traced = model.owners(plan.order, groups)
         plan.owner = {
-            v: plan.owner[v] if _within(plan.owner.get(v), t) else t
+            v: plan.owner[v] if t in _lineage(plan.owner.get(v)) else t
             for v, t in traced.items()
         }
     used = set()
