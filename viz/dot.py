@@ -73,10 +73,7 @@ class Painter:
 
     def local(self, node, k):
         """∂node/∂(its k-th input) as a float, or None where it is undefined."""
-        try:
-            return node.local_gradients()[k]
-        except (ArithmeticError, ValueError):
-            return None
+        return _graph.local_gradients(node)[k]
 
     def known(self, node):
         """Whether the forward pass has computed `node` (so its local derivatives are known)."""
@@ -209,13 +206,6 @@ def _edge_rows(node, k, painter):
     return rows
 
 
-def _attrs(*dicts):
-    out = {}
-    for d in dicts:
-        out.update(d)
-    return out
-
-
 def build(plan, painter, rankdir="LR", name="chainrule", html_like=True) -> Graph:
     """The Digraph of a Plan, written by a Painter (with plain-text labels if not html_like)."""
     g = Graph(name=name)
@@ -246,11 +236,11 @@ def build(plan, painter, rankdir="LR", name="chainrule", html_like=True) -> Grap
         box = boxes.get(plan.owner.get(node), g)
         kind = _graph.kind(node, roots, plan.params)
         box.node(f"v{i}", lab(_value_rows(node, painter)),
-                 **_attrs(KIND_ATTRS[kind], painter.node_attrs(node)))
+                 **{**KIND_ATTRS[kind], **painter.node_attrs(node)})
         if node.is_leaf:
             continue
         box.node(f"o{i}", lab(_op_rows(node)),
-                 **_attrs(KIND_ATTRS["op"], painter.op_attrs(node)))
+                 **{**KIND_ATTRS["op"], **painter.op_attrs(node)})
         g.edge(f"o{i}", f"v{i}", **painter.edge_attrs(node, None))
         for k, parent in enumerate(node.parents):
             src = node_id(parent)
@@ -266,7 +256,7 @@ def build(plan, painter, rankdir="LR", name="chainrule", html_like=True) -> Grap
                 continue
             rows = _edge_rows(node, k, painter)
             extra = {"label": lab(rows)} if rows else {}
-            g.edge(src, f"o{i}", **_attrs(extra, painter.edge_attrs(node, k)))
+            g.edge(src, f"o{i}", **{**extra, **painter.edge_attrs(node, k)})
     _modules.draw_collapsed(plan, g, boxes, node_id, painter, lab)
     if plan.hidden:
         g.node("more", lab([

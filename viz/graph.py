@@ -51,6 +51,14 @@ def topological(roots) -> list:
     return order
 
 
+def local_gradients(node) -> tuple:
+    """d(node)/d(input) per input from the op table, None where it is undefined (log at 0)."""
+    try:
+        return node.local_gradients()
+    except (ArithmeticError, ValueError):
+        return (None,) * len(node.parents)
+
+
 def kind(node, roots, params) -> str:
     """'output', 'param', 'input', 'constant' or 'value' (see viz.style)."""
     if node in roots:

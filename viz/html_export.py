@@ -61,7 +61,7 @@ _SCRIPT = """
 """
 
 
-def _inline(svg_text: str) -> str:
+def inline_svg(svg_text: str) -> str:
     """An SVG document as an element to put inside HTML (no XML prolog or DOCTYPE)."""
     return _PROLOG.sub("", svg_text, count=1).strip()
 
@@ -85,7 +85,7 @@ def stepper_section(stepper, frames=None) -> str:
     for i, (step, svg_text) in enumerate(zip(stepper.steps, frames)):
         parts.append(
             f'<div class="frame" data-index="{i}" data-phase="{step.phase}">'
-            f'<p class="caption">{html.escape(step.caption)}</p>{_inline(svg_text)}</div>'
+            f'<p class="caption">{html.escape(step.caption)}</p>{inline_svg(svg_text)}</div>'
         )
     parts.append(f"<script>{_SCRIPT % uid}</script></div>")
     return "\n".join(parts)

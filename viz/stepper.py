@@ -82,7 +82,7 @@ class Stepper:
         self.order = order
         self.plan = _graph.Plan(order, [root], params=_graph.as_params(params))
         self.names = _names(order)
-        self._locals = {v: _locals(v) for v in order}
+        self._locals = {v: _graph.local_gradients(v) for v in order}
         self._history = self._walk()
         self.steps = self._captions()
 
@@ -190,13 +190,6 @@ class Stepper:
             return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         except ImportError:
             return {"text/html": self.to_html(), "text/plain": repr(self)}
-
-
-def _locals(node):
-    try:
-        return node.local_gradients()
-    except (ArithmeticError, ValueError):
-        return tuple(None for _ in node.parents)
 
 
 def _text_width(s, size=10):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from .html_export import _inline
+from .html_export import inline_svg
 
 
 def _ipywidgets():
@@ -40,7 +40,7 @@ def stepper_widget(stepper, interval=900):
     def show(_=None):
         i = slider.value
         if i not in frames:
-            frames[i] = _inline(stepper.svg(i))
+            frames[i] = inline_svg(stepper.svg(i))
         count.value = f"{i + 1} / {n}"
         caption.value = f"<code>{html.escape(stepper.steps[i].caption)}</code>"
         picture.value = frames[i]
