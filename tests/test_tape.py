@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from op_cases import CASES, POW_CONST_CASES
 
-import autograd.tape as tape_module
+import autograd.tape_replay as tape_replay
 from autograd import Value, ops
 from autograd.tape import TraceError, trace
 
@@ -356,7 +356,7 @@ def test_large_batches_are_replayed_in_chunks(monkeypatch):
     X, y = moons(50, seed=4)
     fn = lambda x, t: (1 + -t * model(x)).relu()  # noqa: E731
     whole_loss, whole_grads, _ = tape_batch(fn, params, (X, y))
-    monkeypatch.setattr(tape_module, "_BUFFER_BYTES", 8 * 1000)  # a few columns per chunk
+    monkeypatch.setattr(tape_replay, "BUFFER_BYTES", 8 * 1000)  # a few columns per chunk
     loss, grads, _ = tape_batch(fn, params, (X, y))
     close(loss, whole_loss)
     close(grads, whole_grads)

@@ -1,0 +1,184 @@
+"""A tape's arguments: the traced example and a batch as arrays, fn's results as Values.
+
+A batch is held as one matrix, a row per number of an example and a column per example
+(`Examples`); arguments listed in `static` are kept aside as plain numbers, per example,
+and group the batch by their values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .value import Value
+
+
+class Examples:
+    """Some examples of a batch: a row per number of an example and a column per example,
+    their positions in the batch, and the values of their static arguments (`key`)."""
+
+    def __init__(self, columns, index, key, example, static_columns=None):
+        self.columns, self.index, self.key = columns, index, key
+        self.size = columns.shape[1]
+        self._example = example  # the traced example, for the shapes of dynamic arguments
+        self._static_columns = static_columns  # per example, its static values
+
+    @classmethod
+    def single(cls):
+        """One column and no inputs: what the penalty is replayed on."""
+        return cls(np.empty((0, 1)), np.zeros(1, dtype=int), (), ())
+
+    def parts(self):
+        """The examples grouped by their static values."""
+        if self._static_columns is None:
+            yield self
+            return
+        groups = {}
+        for j, key in enumerate(self._static_columns):
+            groups.setdefault(key, []).append(j)
+        for key, js in groups.items():
+            js = np.array(js)
+            yield Examples(self.columns[:, js], self.index[js], key, self._example)
+
+    def sample(self, n):
+        """At most n of the examples: the first, the last and a fixed draw between them."""
+        if self.size <= n:
+            return self
+        inner = np.random.default_rng(0).choice(np.arange(1, self.size - 1), n - 2, False)
+        ks = np.sort(np.r_[0, self.size - 1, inner])
+        return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
+
+    def example(self, k=0):
+        """Example k's dynamic arguments, shaped like the traced example's."""
+        parts, start = [], 0
+        for a in self._example:
+            if isinstance(a, np.ndarray):
+                parts.append(self.columns[start : start + a.size, k].reshape(a.shape))
+                start += a.size
+        return parts
+
+
+def unique_params(params):
+    seen, unique = set(), []
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"trace(): params[{i}] is {type(p).__name__}, not a Value")
+        if p._op is not None:
+            raise TypeError(
+                f"trace(): params[{i}] is computed by {p.op!r}; parameters must be leaves"
+            )
+        if p not in seen:
+            seen.add(p)
+            unique.append(p)
+    return unique
+
+
+def as_outputs(result, has_aux):
+    """fn's result as (a flat list of Values, (shape of the result, shape of aux or None))."""
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(
+                "trace(): with has_aux=True fn must return (loss, aux), "
+                f"got {type(result).__name__}"
+            )
+        main, main_shape = _flatten_values(result[0], "fn's loss")
+        aux, aux_shape = _flatten_values(result[1], "fn's aux")
+        return main + aux, (main_shape, aux_shape)
+    values, shape = _flatten_values(result, "fn's result")
+    return values, (shape, None)
+
+
+def _flatten_values(x, what):
+    if isinstance(x, Value):
+        return [x], ()
+    if isinstance(x, (list, tuple)) and x:
+        parts = [_flatten_values(item, what) for item in x]
+        if any(shape != parts[0][1] for _, shape in parts):
+            raise ValueError(f"trace(): {what} is ragged; its items must all have one shape")
+        return [v for values, _ in parts for v in values], (len(x), *parts[0][1])
+    raise TypeError(
+        f"trace(): {what} must be a Value or a (nested) list of Values, "
+        f"got {type(x).__name__}: {x!r}"
+    )
+
+
+def as_static(static, example):
+    if not isinstance(example, tuple):
+        raise TypeError(
+            "trace(): example_inputs must be a tuple of fn's arguments, such as (X[0], y[0]); "
+            f"for a single argument write (X[0],). Got {type(example).__name__}"
+        )
+    static = (static,) if isinstance(static, int) else tuple(static)
+    for k in static:
+        if not isinstance(k, int) or not 0 <= k < len(example):
+            raise ValueError(
+                f"trace(): static={static!r} must list argument positions of fn, "
+                f"0 to {len(example) - 1}"
+            )
+    return frozenset(static)
+
+
+def as_array(arg, k):
+    a = np.asarray(arg)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"trace(): example_inputs[{k}] must be a number or an array of numbers (the tape "
+            f"makes the Values), got {type(arg).__name__}"
+        )
+    a = a.astype(float)
+    if not np.isfinite(a).all():
+        raise ValueError(f"trace(): example_inputs[{k}] has a non-finite number: {arg!r}")
+    return a
+
+
+def hashable(x):
+    """A static argument as plain Python numbers (nested tuples for arrays)."""
+    x = np.asarray(x).tolist()
+    return _tuples(x)
+
+
+def _tuples(x):
+    return tuple(_tuples(item) for item in x) if isinstance(x, list) else x
+
+
+def values_like(array, made):
+    """Values in the shape of `array` (a Value, or nested lists), appended to `made` in order."""
+    if array.ndim == 0:
+        v = Value(float(array))
+        made.append(v)
+        return v
+    return [values_like(row, made) for row in array]
+
+
+def as_batch(batch, example, static):
+    """The batch as `_Examples`: its numbers in one matrix, its static values per example."""
+    if len(batch) != len(example):
+        raise TypeError(
+            f"the tape was traced with {len(example)} argument(s) per example, "
+            f"got {len(batch)} batch argument(s)"
+        )
+    parts, statics, size = [], [], None
+    for k, (arg, ex) in enumerate(zip(batch, example)):
+        a = np.asarray(arg) if k in static else np.asarray(arg, dtype=float)
+        ex_shape = np.shape(ex)
+        if a.ndim != len(ex_shape) + 1 or a.shape[1:] != ex_shape:
+            raise ValueError(
+                f"batch argument {k} has shape {a.shape}; the traced example's is {ex_shape}, "
+                f"so the batch needs shape (batch size, {', '.join(map(str, ex_shape))})"
+            )
+        if size is None:
+            size = len(a)
+        elif len(a) != size:
+            raise ValueError(f"batch argument {k} has {len(a)} examples, argument 0 has {size}")
+        if k in static:
+            statics.append([_tuples(row) for row in a.tolist()])
+        else:
+            parts.append(a.reshape(size, -1))
+    if not size:
+        raise ValueError("the batch is empty (or fn takes no arguments)")
+    matrix = np.concatenate(parts, axis=1) if parts else np.empty((size, 0))
+    if not np.isfinite(matrix).all():
+        j, i = np.argwhere(~np.isfinite(matrix))[0]
+        raise ValueError(f"example {j} of the batch has a non-finite number: {matrix[j, i]!r}")
+    keys = list(zip(*statics)) if statics else None
+    return Examples(np.ascontiguousarray(matrix.T), np.arange(size), (), example, keys)
+
