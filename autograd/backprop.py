@@ -13,11 +13,15 @@ from .value import VALUE_MATH, Value
 _FLOAT = ops.FLOAT_MATH
 
 
-def topological_order(root: Value) -> list:
-    """Every node `root` depends on, inputs before the nodes computed from them, root last."""
+def topological_order(roots) -> list:
+    """Every node the root depends on, inputs before the nodes computed from them, each once.
+
+    `roots` is one Value (it comes last) or a sequence of Values (one order for them all).
+    """
+    roots = [roots] if isinstance(roots, Value) else list(roots)
     order = []
     expanded = set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     push, pop = stack.append, stack.pop
     while stack:
         node, children_done = pop()

@@ -38,12 +38,7 @@ class Program:
     def __init__(self, outputs, shapes, role, name):
         self.name, self.shapes = name, shapes
         self.buffers = {}  # the arrays replays reuse, per batch width (see tape_replay)
-        order, seen = [], set()
-        for out in outputs:  # one order for all outputs, inputs before what uses them
-            for n in topological_order(out):
-                if n not in seen:
-                    seen.add(n)
-                    order.append(n)
+        order = topological_order(outputs)  # one order for all outputs
         absorbed = _absorbed_sums(order, keep=set(outputs))
         nodes = [n for n in order if n not in absorbed]
         self.n_nodes = len(nodes)

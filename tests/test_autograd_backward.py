@@ -131,3 +131,15 @@ def test_deep_chains_work_with_grad_and_create_graph():
     (dz,) = grad(z, [x], create_graph=True)
     (d2z,) = grad(dz, [x])
     assert dz.data == pytest.approx(0.6) and d2z == 2.0
+
+
+def test_topological_order_of_several_roots_lists_shared_nodes_once():
+    a, b = Value(1.0), Value(2.0)
+    shared = a * b
+    first, second = shared + a, shared.tanh()
+    order = topological_order([first, second])
+    assert len(order) == len(set(order)) == 5
+    assert order[:4] == topological_order(first)[:4] and order[-1] is second
+    position = {node: i for i, node in enumerate(order)}
+    assert all(position[p] < position[n] for n in order for p in n.parents)
+    assert topological_order([first]) == topological_order(first)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import graphviz
 
+from autograd import topological_order
+
 from . import graph as _graph
 from . import modules as _modules
 from .style import (
@@ -140,7 +142,7 @@ def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 2):
         raise ValueError(f"max_nodes must be an int of at least 2, or None; got {max_nodes!r}")
     roots = _graph.as_roots(root)
-    order = _graph.topological(roots)
+    order = topological_order(roots)
     plan = _graph.Plan(order, roots)
     if model is not None:
         _modules.attach(plan, model, collapse, max_nodes)

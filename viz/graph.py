@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from autograd import Value, topological_order
+from autograd import Value
 
 
 def as_roots(root) -> list:
@@ -36,19 +36,6 @@ def as_params(params) -> set:
             raise TypeError(f"params must be Values, got {type(p).__name__}: {p!r}")
         out.add(p)
     return out
-
-
-def topological(roots) -> list:
-    """Every Value the roots depend on, inputs first, each once (no recursion)."""
-    if len(roots) == 1:
-        return topological_order(roots[0])
-    seen, order = set(), []
-    for r in roots:
-        for node in topological_order(r):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
-    return order
 
 
 def local_gradients(node) -> tuple:
