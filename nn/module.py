@@ -28,12 +28,13 @@ def class_key(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _list_of(item, kind) -> bool:
-    return isinstance(item, (list, tuple)) and bool(item) and all(isinstance(x, kind) for x in item)
-
-
 def _join(prefix, name):
     return f"{prefix}.{name}" if prefix else name
+
+
+def _all_are(items, kind) -> bool:
+    # items[0] first: most lists are told apart without a generator
+    return bool(items) and isinstance(items[0], kind) and all(isinstance(x, kind) for x in items)
 
 
 class Module:
@@ -54,15 +55,19 @@ class Module:
 
     # --- what the module is made of ----------------------------------------------------
 
-    def _public(self):
-        return ((k, v) for k, v in vars(self).items() if not k.startswith("_"))
+    def _held(self, kind) -> list:
+        """(name, item) for each public attribute holding a `kind` or a list of them."""
+        return [(name, item) for name, item in vars(self).items()
+                if (isinstance(item, kind)
+                    or isinstance(item, (list, tuple)) and _all_are(item, kind))
+                and not name.startswith("_")]
 
     def named_children(self) -> list:
         out = []
-        for name, item in self._public():
+        for name, item in self._held(Module):
             if isinstance(item, Module):
                 out.append((name, item))
-            elif _list_of(item, Module):
+            else:
                 out.extend((f"{name}.{i}", m) for i, m in enumerate(item))
         return out
 
@@ -79,17 +84,11 @@ class Module:
     def modules(self) -> list:
         return [m for _, m in self.named_modules()]
 
-    def _tensors(self):
-        """(name, Value or list of Values) for this module's own parameters."""
-        for name, item in self._public():
-            if isinstance(item, Value) or _list_of(item, Value):
-                yield name, item
-
     def named_parameters(self) -> list:
         """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``."""
         out, seen = [], set()
         for prefix, module in self.named_modules():
-            for name, item in module._tensors():
+            for name, item in module._held(Value):
                 key = _join(prefix, name)
                 pairs = [(key, item)] if isinstance(item, Value) else [
                     (f"{key}.{i}", v) for i, v in enumerate(item)
@@ -101,7 +100,15 @@ class Module:
         return out
 
     def parameters(self) -> list:
-        return [v for _, v in self.named_parameters()]
+        """Every parameter once, in the order of `named_parameters` (without building names)."""
+        params = []
+        for module in self.modules():
+            for _, item in module._held(Value):
+                if isinstance(item, Value):
+                    params.append(item)
+                else:
+                    params.extend(item)
+        return list(dict.fromkeys(params))  # Values hash by identity: a shared one is kept once
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -130,7 +137,7 @@ class Module:
         """{state_dict key: (module, attribute, is_parameter)}."""
         slots = {}
         for prefix, module in self.named_modules():
-            for name, _ in module._tensors():
+            for name, _ in module._held(Value):
                 slots[_join(prefix, name)] = (module, name, True)
             for name in module._buffers:
                 if getattr(module, name, None) is not None:

@@ -171,6 +171,26 @@ def test_user_modules_and_shared_parameters_are_listed_once():
     assert isinstance(model([1.0, 2.0]), Value)
 
 
+class Odd(Module):
+    """Attributes that are not all parameters or children: mixed lists, private ones."""
+
+    def __init__(self):
+        self.mixed = [Value(1.0), 2.0]  # not all Values: not a parameter
+        self.pair = (Value(3.0), Value(4.0))
+        self.parts = [Layer(1, 1, seed=0), Activation("relu")]
+        self.not_parts = [Layer(1, 1, seed=0), 3]  # not all Modules: not children
+        self._private = Value(5.0)
+        self.again = self.parts[0]  # the same child under two names
+
+
+def test_parameters_are_named_parameters_without_the_names():
+    for model in (Odd(), Tied(), MLP(2, [3, 1], seed=0)):
+        assert model.parameters() == [v for _, v in model.named_parameters()]
+    names = [n for n, _ in Odd().named_parameters()]
+    assert names == ["pair.0", "pair.1", "parts.0.neurons.0.weight.0", "parts.0.neurons.0.bias"]
+    assert [n for n, _ in Odd().named_children()] == ["parts.0", "parts.1", "again"]
+
+
 def test_train_and_eval_reach_every_module_inside():
     model = Sequential(Layer(2, 4), Dropout(0.5), Sequential(BatchNorm(4), Activation("tanh")))
     assert model.eval() is model
