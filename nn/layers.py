@@ -15,7 +15,7 @@ from autograd import Value
 from . import functional as F
 from ._nested import as_example, for_each_example, is_batch, map_nested
 from .init import INITIALIZERS, as_rng
-from .module import MODULES, Module, class_key
+from .module import MODULES, Module, class_key, constructor_arguments
 
 __all__ = ["Neuron", "Layer", "MLP", "Sequential", "Activation"]
 
@@ -24,6 +24,20 @@ def _positive_int(n, what):
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"{what} must be a positive whole number, got {n!r}")
     return n
+
+
+def _layer_shapes(nin, sizes) -> list:
+    """(nin, nout) of each layer of ``MLP(nin, sizes)``, checked."""
+    _positive_int(nin, "nin")
+    if isinstance(sizes, int) or not sizes:
+        raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
+    dims = [nin, *(_positive_int(s, "every layer size") for s in sizes)]
+    return list(zip(dims, dims[1:]))
+
+
+def _parameter_count(nin, nout, bias) -> int:
+    """How many parameters `nout` neurons with `nin` inputs each have."""
+    return _positive_int(nout, "nout") * (_positive_int(nin, "nin") + bool(bias))
 
 
 def _default_init(activation):
@@ -84,6 +98,11 @@ class Neuron(Module):
         return {"nin": self.nin, "activation": self.activation, "bias": self.bias is not None,
                 "negative_slope": self.negative_slope}
 
+    @classmethod
+    def state_size(cls, config):
+        args = constructor_arguments(cls, config)
+        return _parameter_count(args["nin"], 1, args["bias"])
+
     def extra_repr(self):
         return f"{self.nin}, activation={self.activation!r}"
 
@@ -124,6 +143,11 @@ class Layer(Module):
         return {"nin": self.nin, "nout": self.nout, "activation": first.activation,
                 "bias": first.bias is not None, "negative_slope": first.negative_slope}
 
+    @classmethod
+    def state_size(cls, config):
+        args = constructor_arguments(cls, config)
+        return _parameter_count(args["nin"], args["nout"], args["bias"])
+
     def __repr__(self):
         return f"Layer({self.nin}, {self.nout}, activation={self.neurons[0].activation!r})"
 
@@ -145,17 +169,13 @@ class MLP(Module):
 
     def __init__(self, nin, sizes, activation="relu", *, init=None, seed=None, bias=True,
                  negative_slope=0.01):
-        _positive_int(nin, "nin")
-        if isinstance(sizes, int) or not sizes:
-            raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
-        sizes = [_positive_int(s, "every layer size") for s in sizes]
+        shapes = _layer_shapes(nin, sizes)
         F.activation(activation, negative_slope)  # fail early on a bad name
         rng = as_rng(seed)
-        dims = [nin, *sizes]
         self.layers = [
-            Layer(dims[i], dims[i + 1], activation if i < len(sizes) - 1 else "linear",
+            Layer(a, b, activation if i < len(shapes) - 1 else "linear",
                   bias=bias, init=init, seed=rng, negative_slope=negative_slope)
-            for i in range(len(sizes))
+            for i, (a, b) in enumerate(shapes)
         ]
         self._activation = activation
 
@@ -170,6 +190,12 @@ class MLP(Module):
         return {"nin": first.nin, "sizes": [layer.nout for layer in self.layers],
                 "activation": self._activation, "bias": first.bias is not None,
                 "negative_slope": first.neurons[0].negative_slope}
+
+    @classmethod
+    def state_size(cls, config):
+        args = constructor_arguments(cls, config)
+        shapes = _layer_shapes(args["nin"], args["sizes"])
+        return sum(_parameter_count(a, b, args["bias"]) for a, b in shapes)
 
 
 class Activation(Module):
@@ -187,6 +213,10 @@ class Activation(Module):
 
     def config(self):
         return {"name": self.name, "negative_slope": self.negative_slope}
+
+    @classmethod
+    def state_size(cls, config):
+        return 0  # no parameters or buffers, whatever the config
 
 
 class Sequential(Module):
@@ -221,10 +251,22 @@ class Sequential(Module):
 
     @classmethod
     def from_config(cls, config):
-        modules = []
-        for item in config.get("modules", ()):
-            target = MODULES.get(item.get("class")) if isinstance(item, dict) else None
-            if target is None:
-                raise ValueError(f"unknown module in Sequential: {item!r}")
-            modules.append(target.from_config(item.get("config", {})))
-        return cls(*modules)
+        return cls(*(target.from_config(c) for target, c in _parts(config)))
+
+    @classmethod
+    def state_size(cls, config):
+        sizes = [target.state_size(c) for target, c in _parts(config)]
+        return None if None in sizes else sum(sizes)
+
+
+def _parts(config) -> list:
+    """(class, config) of each module in a Sequential's config."""
+    if not isinstance(config, dict):
+        raise ValueError(f"a Sequential's config is a dict with a 'modules' list, got {config!r}")
+    parts = []
+    for item in config.get("modules", ()):
+        target = MODULES.get(item.get("class")) if isinstance(item, dict) else None
+        if target is None:
+            raise ValueError(f"unknown module in Sequential: {item!r}")
+        parts.append((target, item.get("config", {})))
+    return parts

@@ -9,6 +9,7 @@ Attributes whose names start with "_" are private and never part of the state.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections import namedtuple
@@ -210,6 +211,16 @@ class Module:
     def from_config(cls, config: dict):
         return cls(**config)
 
+    @classmethod
+    def state_size(cls, config: dict) -> int | None:
+        """How many numbers ``cls.from_config(config).state_dict()`` holds, found from the
+        config alone, or None when the class cannot tell without being built.
+
+        `load` compares it with the file's state_dict before building anything, so a file
+        asking for enormous layers is refused instead of filling the memory.
+        """
+        return None
+
     def save(self, path):
         """Write class, config and state_dict to a JSON file, atomically. Returns the path."""
         from .serialization import save_module
@@ -234,6 +245,14 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+def constructor_arguments(cls, config: dict) -> dict:
+    """The arguments ``cls(**config)`` would receive, defaults filled in; TypeError if the
+    config does not fit the constructor."""
+    bound = inspect.signature(cls).bind(**config)
+    bound.apply_defaults()
+    return bound.arguments
 
 
 def _real(x) -> bool:

@@ -15,7 +15,7 @@ import math
 from autograd import Value
 
 from ._nested import as_example, as_nested, for_each_example, is_batch, total
-from .module import Module
+from .module import Module, constructor_arguments
 
 __all__ = ["BatchNorm", "BatchNorm1d", "LayerNorm"]
 
@@ -130,6 +130,13 @@ class BatchNorm(Module):
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
                 "affine": self.affine, "track_running_stats": self.track_running_stats}
 
+    @classmethod
+    def state_size(cls, config):
+        args = constructor_arguments(cls, config)
+        n = _features(args["num_features"], "BatchNorm")
+        # weight and bias; running mean and variance, and the count of batches
+        return 2 * n * bool(args["affine"]) + (2 * n + 1) * bool(args["track_running_stats"])
+
 
 BatchNorm1d = BatchNorm
 
@@ -142,9 +149,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
-        if isinstance(normalized_shape, (list, tuple)) and len(normalized_shape) == 1:
-            normalized_shape = normalized_shape[0]
-        self.normalized_shape = _features(normalized_shape, "LayerNorm")
+        self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps = _positive(eps, "LayerNorm", "eps")
         n = self.normalized_shape
         self.weight = [Value(1.0) for _ in range(n)] if elementwise_affine else None
@@ -169,3 +174,16 @@ class LayerNorm(Module):
     def config(self):
         return {"normalized_shape": self.normalized_shape, "eps": self.eps,
                 "elementwise_affine": self.weight is not None, "bias": self.bias is not None}
+
+    @classmethod
+    def state_size(cls, config):
+        args = constructor_arguments(cls, config)
+        n = _normalized_shape(args["normalized_shape"])
+        return n * bool(args["elementwise_affine"]) * (1 + bool(args["bias"]))  # weight, bias
+
+
+def _normalized_shape(shape) -> int:
+    """LayerNorm's feature count, given as n or [n] (as torch.nn.LayerNorm accepts)."""
+    if isinstance(shape, (list, tuple)) and len(shape) == 1:
+        shape = shape[0]
+    return _features(shape, "LayerNorm")

@@ -86,6 +86,10 @@ class Dropout(Module):
     def config(self):
         return {"p": self.p}
 
+    @classmethod
+    def state_size(cls, config):
+        return 0  # no parameters or buffers, whatever the config
+
 
 class GaussianNoise(Module):
     """In training, add N(0, std²) noise to every input; in evaluation, pass inputs through.
@@ -110,3 +114,7 @@ class GaussianNoise(Module):
 
     def config(self):
         return {"std": self.std}
+
+    @classmethod
+    def state_size(cls, config):
+        return 0  # no parameters or buffers, whatever the config

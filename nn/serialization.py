@@ -59,6 +59,11 @@ def read_json(path, what: str = "chainrule model file") -> dict:
     return document
 
 
+def _count_numbers(state: dict) -> int:
+    """How many numbers a state_dict holds: one per number, one per item of a list."""
+    return sum(len(v) if isinstance(v, list) else 1 for v in state.values())
+
+
 def save_module(module, path) -> str:
     from .module import class_key
 
@@ -99,6 +104,14 @@ def load_module(cls, path):
             f"load it with {target.__name__}.load"
         )
     try:
+        size = target.state_size(config)  # from the config alone: nothing is built yet
+        stored = _count_numbers(state)
+        if size is not None and size != stored:
+            damage = "missing keys" if size > stored else "unexpected keys"
+            raise ValueError(
+                f"it describes {size} numbers (parameters and buffers) but the state_dict "
+                f"holds {stored}: the file has {damage} or a damaged config"
+            )
         model = target.from_config(config)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: cannot rebuild {name} from its config: {error}") from None

@@ -6,6 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograd import Value
 from nn import (
@@ -362,3 +364,67 @@ def test_truncated_or_foreign_files_raise_value_error(tmp_path, content, message
 
 def test_the_good_document_itself_loads(tmp_path):
     assert isinstance(MLP.load(write(tmp_path, json.dumps(good_document()))), MLP)
+
+
+def numbers_in(state):
+    return sum(len(v) if isinstance(v, list) else 1 for v in state.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.lists(st.integers(1, 4), min_size=1, max_size=3), st.booleans(),
+       st.booleans(), st.booleans())
+def test_state_size_counts_the_state_dict_without_building(nin, sizes, bias, affine, track):
+    for model in (MLP(nin, sizes, bias=bias), Layer(nin, sizes[0], bias=bias),
+                  Neuron(nin, bias=bias),
+                  BatchNorm(nin, affine=affine, track_running_stats=track),
+                  LayerNorm([nin], elementwise_affine=affine, bias=bias),
+                  Sequential(Layer(nin, 2, bias=bias), Dropout(0.1), GaussianNoise(0.1),
+                             Activation("tanh"), BatchNorm(2, affine=affine))):
+        assert type(model).state_size(model.config()) == numbers_in(model.state_dict())
+    assert Tied.state_size(Tied().config()) is None  # a user module that cannot tell
+
+
+def forbid_building(monkeypatch):
+    def refuse(cls, config):
+        raise AssertionError(f"load built a {cls.__name__} before checking the file's size")
+
+    for cls in (Module, Sequential):
+        monkeypatch.setattr(cls, "from_config", classmethod(refuse))
+
+
+@pytest.mark.parametrize("config", [
+    {"nin": 2, "sizes": [10**9, 1]},
+    {"nin": 10**12, "sizes": [1]},
+    {"nin": 2, "sizes": [2, 1], "bias": False},  # small, but not what the file holds
+])
+def test_a_config_larger_than_its_state_dict_is_refused_before_building(
+        tmp_path, monkeypatch, config):
+    path = write(tmp_path, json.dumps({**good_document(), "config": config}))
+    forbid_building(monkeypatch)
+    with pytest.raises(ValueError, match=r"describes \d+ numbers .* the state_dict holds 9"):
+        MLP.load(path)
+
+
+def test_a_sequential_asking_for_huge_layers_is_refused_before_building(tmp_path, monkeypatch):
+    model = Sequential(Layer(2, 3, seed=0), BatchNorm(3), LayerNorm(3))
+    saved = model.save(tmp_path / "m.json")
+    assert isinstance(Module.load(saved), Sequential)  # the honest file loads
+    with open(saved) as f:
+        document = json.load(f)
+    for i, key in [(0, "nout"), (1, "num_features"), (2, "normalized_shape")]:
+        bad = json.loads(json.dumps(document))
+        bad["config"]["modules"][i]["config"][key] = 10**9
+        path = write(tmp_path, json.dumps(bad))
+        with monkeypatch.context() as patch:
+            forbid_building(patch)
+            with pytest.raises(ValueError, match="describes .* numbers"):
+                Module.load(path)
+
+
+@pytest.mark.parametrize("inner", [[1], "x", None])
+def test_a_nested_config_that_is_not_a_dict_is_a_value_error(tmp_path, inner):
+    document = {"format": "chainrule.module", "version": 1, "class": "nn.layers.Sequential",
+                "config": {"modules": [{"class": "nn.layers.Sequential", "config": inner}]},
+                "state_dict": {}}
+    with pytest.raises(ValueError, match="cannot rebuild"):
+        Module.load(write(tmp_path, json.dumps(document)))
