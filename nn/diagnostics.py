@@ -16,7 +16,7 @@ import numpy as np
 from autograd import Value, no_grad
 
 from ._nested import to_numpy
-from .module import Module
+from .module import Module, training_mode
 
 __all__ = ["layer_outputs", "dead_units", "mean_abs_grad"]
 
@@ -49,17 +49,11 @@ def layer_outputs(model, X) -> list:
     """
     layers = _layers(model, "layer_outputs")
     X = _batch(X, "layer_outputs")
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            h, outputs = X.tolist(), []
-            for layer in layers:
-                h = layer(h)
-                out = to_numpy(h)
-                outputs.append(out.reshape(len(X), -1))
-    finally:
-        model.train(was_training)
+    h, outputs = X.tolist(), []
+    with training_mode(model, False), no_grad():
+        for layer in layers:
+            h = layer(h)
+            outputs.append(to_numpy(h).reshape(len(X), -1))
     return outputs
 
 

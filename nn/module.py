@@ -9,6 +9,7 @@ Attributes whose names start with "_" are private and never part of the state.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
@@ -245,6 +246,18 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in children]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+@contextlib.contextmanager
+def training_mode(model, training: bool):
+    """The block runs with `model` in training (True) or evaluation (False) mode; the mode
+    it had before comes back after, even on an error."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def constructor_arguments(cls, config: dict) -> dict:

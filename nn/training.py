@@ -21,7 +21,7 @@ from .backends import get_backend
 from .callbacks import Callback
 from .data import DataLoader
 from .metrics import accuracy
-from .module import Module
+from .module import Module, training_mode
 from .optim import Adam, Optimizer
 
 __all__ = ["Trainer", "fit"]
@@ -122,11 +122,10 @@ class Trainer:
                             seed=seed)
         self.history = {}
         self.stop_training = False
-        was_training = self.model.training
         for cb in self.callbacks:
             cb.on_train_begin(self)
         bar = tqdm(range(epochs), desc="training", unit="epoch", disable=self.quiet)
-        try:
+        with bar, training_mode(self.model, True):
             for epoch in bar:
                 logs = self._train_epoch(loader)
                 if validation_data is not None:
@@ -143,13 +142,10 @@ class Trainer:
                     break
             for cb in self.callbacks:
                 cb.on_train_end(self)
-        finally:
-            bar.close()
-            self.model.train(was_training)
         return self.history
 
     def _train_epoch(self, loader):
-        self.model.train()
+        self.model.train()  # again each epoch: a callback may have switched it
         total, count, outputs, targets = 0.0, 0, [], []
         for X_batch, y_batch in loader:
             self.optimizer.zero_grad()
@@ -169,12 +165,8 @@ class Trainer:
     def evaluate(self, X, y) -> dict:
         """Loss (and metric) on (X, y) in evaluation mode, without building a graph."""
         X, y = _arrays(X, y, "evaluate")
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with training_mode(self.model, False):
             loss, outputs = self.backend.evaluate(self.model, self.loss_fn, X, y)
-        finally:
-            self.model.train(was_training)
         logs = {"loss": loss}
         if self.metric is not None:
             logs[self.metric_name] = self.metric(outputs, y)
@@ -183,12 +175,8 @@ class Trainer:
     def predict(self, X) -> np.ndarray:
         """The model's outputs for X as a numpy array, in evaluation mode."""
         X = np.asarray(X, dtype=float)
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with training_mode(self.model, False):
             return self.backend.evaluate(self.model, None, X, None)[1]
-        finally:
-            self.model.train(was_training)
 
 
 def fit(model, X, y, *, loss, optimizer=None, epochs=100, batch_size=None,

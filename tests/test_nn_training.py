@@ -228,3 +228,24 @@ def test_demo_trains_and_reports_the_accuracy(capsys):
     out = capsys.readouterr().out
     assert "Accuracy reached:" in out and "30 training points" in out
     assert result["train_accuracy"] >= 0.9
+
+
+def test_fit_trains_in_training_mode_and_gives_back_the_mode_it_found_even_on_error():
+    class Modes(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.seen.append(trainer.model.training)
+            if epoch == 1:
+                raise RuntimeError("stop here")
+
+    model = Sequential(Layer(2, 4, seed=0), Dropout(0.5, seed=0), Layer(4, 1, "linear")).eval()
+    spy = Modes()
+    X, y = moons(10)
+    y = y[:, None]  # the model gives a column
+    with pytest.raises(RuntimeError, match="stop here"):
+        fit(model, X, y, loss="hinge", epochs=3, callbacks=[spy], quiet=True,
+            validation_data=(X, y))
+    assert spy.seen == [True, True]  # validation in eval mode did not leave it there
+    assert not any(m.training for m in model.modules())
