@@ -13,6 +13,7 @@ from __future__ import annotations
 from autograd import Value
 
 from . import functional as F
+from ._checks import positive_int
 from ._nested import as_example, for_each_example, is_batch, map_nested
 from .init import INITIALIZERS, as_rng
 from .module import MODULES, Module, class_key, constructor_arguments
@@ -20,24 +21,18 @@ from .module import MODULES, Module, class_key, constructor_arguments
 __all__ = ["Neuron", "Layer", "MLP", "Sequential", "Activation"]
 
 
-def _positive_int(n, what):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive whole number, got {n!r}")
-    return n
-
-
 def _layer_shapes(nin, sizes) -> list:
     """(nin, nout) of each layer of ``MLP(nin, sizes)``, checked."""
-    _positive_int(nin, "nin")
+    nin = positive_int(nin, "nin")
     if isinstance(sizes, int) or not sizes:
         raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
-    dims = [nin, *(_positive_int(s, "every layer size") for s in sizes)]
+    dims = [nin, *(positive_int(s, "every layer size") for s in sizes)]
     return list(zip(dims, dims[1:]))
 
 
 def _parameter_count(nin, nout, bias) -> int:
     """How many parameters `nout` neurons with `nin` inputs each have."""
-    return _positive_int(nout, "nout") * (_positive_int(nin, "nin") + bool(bias))
+    return positive_int(nout, "nout") * (positive_int(nin, "nin") + bool(bias))
 
 
 def _default_init(activation):
@@ -67,7 +62,7 @@ class Neuron(Module):
 
     def __init__(self, nin, activation="relu", *, bias=True, init=None, seed=None,
                  negative_slope=0.01):
-        self.nin = _positive_int(nin, "nin")
+        self.nin = nin = positive_int(nin, "nin")
         self._act = F.activation(activation, negative_slope)
         self.activation = activation
         self.negative_slope = negative_slope
@@ -112,8 +107,8 @@ class Layer(Module):
 
     def __init__(self, nin, nout, activation="relu", *, bias=True, init=None, seed=None,
                  negative_slope=0.01):
-        self.nin = _positive_int(nin, "nin")
-        self.nout = _positive_int(nout, "nout")
+        self.nin = nin = positive_int(nin, "nin")
+        self.nout = nout = positive_int(nout, "nout")
         self.neurons = [
             Neuron(nin, activation, bias=bias, init=False, negative_slope=negative_slope)
             for _ in range(nout)

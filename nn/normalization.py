@@ -14,18 +14,11 @@ import math
 
 from autograd import Value
 
+from ._checks import positive_int
 from ._nested import as_example, as_nested, for_each_example, is_batch, total
 from .module import Module, constructor_arguments
 
 __all__ = ["BatchNorm", "BatchNorm1d", "LayerNorm"]
-
-
-def _features(n, name):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(
-            f"{name}: the number of features must be a positive whole number, got {n!r}"
-        )
-    return n
 
 
 def _positive(x, name, what):
@@ -58,7 +51,9 @@ class BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
-        self.num_features = _features(num_features, "BatchNorm")
+        self.num_features = num_features = positive_int(
+            num_features, "BatchNorm: the number of features"
+        )
         self.eps = _positive(eps, "BatchNorm", "eps")
         if momentum is not None and (
             isinstance(momentum, bool) or not isinstance(momentum, (int, float))
@@ -133,7 +128,7 @@ class BatchNorm(Module):
     @classmethod
     def state_size(cls, config):
         args = constructor_arguments(cls, config)
-        n = _features(args["num_features"], "BatchNorm")
+        n = positive_int(args["num_features"], "BatchNorm: the number of features")
         # weight and bias; running mean and variance, and the count of batches
         return 2 * n * bool(args["affine"]) + (2 * n + 1) * bool(args["track_running_stats"])
 
@@ -186,4 +181,4 @@ def _normalized_shape(shape) -> int:
     """LayerNorm's feature count, given as n or [n] (as torch.nn.LayerNorm accepts)."""
     if isinstance(shape, (list, tuple)) and len(shape) == 1:
         shape = shape[0]
-    return _features(shape, "LayerNorm")
+    return positive_int(shape, "LayerNorm: the number of features")

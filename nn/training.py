@@ -17,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import losses
+from ._checks import positive_int
 from .backends import get_backend
 from .callbacks import Callback
 from .data import DataLoader
@@ -115,8 +116,7 @@ class Trainer:
         X, y = _arrays(X, y, "fit")
         if validation_data is not None:
             X_val, y_val = _arrays(*validation_data, "fit validation_data")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"fit: epochs must be a positive whole number, got {epochs!r}")
+        positive_int(epochs, "fit: epochs")
         # one full batch needs no shuffling: its loss is the same sum in a fixed order
         loader = DataLoader(X, y, batch_size or len(X), shuffle=shuffle and bool(batch_size),
                             seed=seed)

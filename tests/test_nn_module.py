@@ -428,3 +428,11 @@ def test_a_nested_config_that_is_not_a_dict_is_a_value_error(tmp_path, inner):
                 "state_dict": {}}
     with pytest.raises(ValueError, match="cannot rebuild"):
         Module.load(write(tmp_path, json.dumps(document)))
+
+
+def test_numpy_whole_numbers_are_sizes_too(tmp_path):
+    n = np.int64(3)
+    model = Sequential(MLP(2, [n, n]), Layer(n, 2), BatchNorm(np.int32(2)), LayerNorm(n - 1))
+    assert model.layers[0].config()["sizes"] == [3, 3]
+    assert type(model.layers[1].nout) is int and type(model.layers[2].num_features) is int
+    assert Module.load(model.save(tmp_path / "m.json")).state_dict() == model.state_dict()

@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import math
 
+from .._checks import positive_int
 from .optimizers import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR"]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
-    return value
 
 
 class LRScheduler:
@@ -64,7 +59,7 @@ class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        self.step_size = _positive_int(step_size, "StepLR: step_size")
+        self.step_size = positive_int(step_size, "StepLR: step_size")
         if not isinstance(gamma, (int, float)) or not (math.isfinite(gamma) and gamma > 0):
             raise ValueError(f"StepLR: gamma must be a positive number, got {gamma!r}")
         self.gamma = float(gamma)
@@ -81,7 +76,7 @@ class CosineAnnealingLR(LRScheduler):
     eta_min + (base_lr - eta_min)·(1 + cos(pi·epoch/T_max))/2 (and back up after T_max)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
-        self.T_max = _positive_int(T_max, "CosineAnnealingLR: T_max")
+        self.T_max = positive_int(T_max, "CosineAnnealingLR: T_max")
         if not isinstance(eta_min, (int, float)) or not (math.isfinite(eta_min) and eta_min >= 0):
             raise ValueError(f"CosineAnnealingLR: eta_min must be a number >= 0, got {eta_min!r}")
         self.eta_min = float(eta_min)
