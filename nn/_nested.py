@@ -84,6 +84,11 @@ def as_value(x) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
+def data_of(x):
+    """The number inside a Value; a plain number as it is."""
+    return x.data if isinstance(x, Value) else x
+
+
 def total(values):
     """Sum of Values without the extra ``0 + ...`` node that ``sum()`` adds."""
     values = iter(values)
@@ -143,5 +148,4 @@ def for_each_example(x, fn):
 
 def to_numpy(outputs) -> np.ndarray:
     """Model outputs (Values, nested) as a float array of the same shape."""
-    return np.array(map_nested(lambda v: v.data if isinstance(v, Value) else float(v), outputs),
-                    dtype=float)
+    return np.array(map_nested(data_of, outputs), dtype=float)

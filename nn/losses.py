@@ -18,7 +18,7 @@ import numpy as np
 from autograd import Value
 
 from . import functional as F
-from ._nested import as_nested, as_value, flatten, is_scalar, shape, total, unflatten
+from ._nested import as_nested, as_value, data_of, flatten, is_scalar, shape, total, unflatten
 
 __all__ = [
     "mse_loss", "l1_loss", "binary_cross_entropy", "bce_with_logits",
@@ -90,6 +90,12 @@ def _per_element(weight, dims, name, what="weight"):
     )
 
 
+def _weighted(terms, weight, dims, name):
+    """Each term times its weight (see `_per_element`); the terms as they are without one."""
+    w = _per_element(weight, dims, name)
+    return terms if w is None else [term * wi for term, wi in zip(terms, w)]
+
+
 def mse_loss(input, target, reduction="mean"):
     """(input - target)², averaged: the loss of regression."""
     _check_reduction(reduction, "mse_loss")
@@ -127,10 +133,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                 "for raw scores (logits) use bce_with_logits"
             )
     terms = [-(t * _clamped_log(p) + (1 - t) * _clamped_log(1 - p)) for p, t in zip(xs, ts)]
-    w = _per_element(weight, dims, name)
-    if w is not None:
-        terms = [term * wi for term, wi in zip(terms, w)]
-    return _reduce(terms, dims, reduction)
+    return _reduce(_weighted(terms, weight, dims, name), dims, reduction)
 
 
 def bce_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):
@@ -148,10 +151,7 @@ def bce_with_logits(input, target, weight=None, pos_weight=None, reduction="mean
         terms = [x.softplus() - x * t for x, t in zip(xs, ts)]
     else:
         terms = [(1 - t) * x + (1 + (p - 1) * t) * (-x).softplus() for x, t, p in zip(xs, ts, pw)]
-    w = _per_element(weight, dims, name)
-    if w is not None:
-        terms = [term * wi for term, wi in zip(terms, w)]
-    return _reduce(terms, dims, reduction)
+    return _reduce(_weighted(terms, weight, dims, name), dims, reduction)
 
 
 binary_cross_entropy_with_logits = bce_with_logits
@@ -167,7 +167,7 @@ def hinge_loss(input, target, margin=1.0, reduction="mean"):
     _check_reduction(reduction, name)
     xs, ts, dims = _elementwise(input, target, name)
     for i, t in enumerate(ts):
-        if (t.data if isinstance(t, Value) else t) not in (-1.0, 1.0):
+        if data_of(t) not in (-1.0, 1.0):
             raise ValueError(
                 f"{name}: target {i} is {t!r}, but labels must be -1 or 1; "
                 "convert 0/1 labels with 2 * y - 1"
@@ -192,7 +192,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
             p = t.exp() if isinstance(t, Value) else math.exp(t)
             terms.append(p * (t - x))
             continue
-        td = t.data if isinstance(t, Value) else t
+        td = data_of(t)
         if td < 0:
             raise ValueError(f"{name}: target {i} is {td!r}, but probabilities must be >= 0")
         if td == 0:
@@ -206,7 +206,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
 
 def _class_index(t, classes, ignore_index, name, i):
-    t = t.data if isinstance(t, Value) else t
+    t = data_of(t)
     if not isinstance(t, (numbers.Real, np.bool_)) or not float(t).is_integer():
         raise ValueError(f"{name}: target {i} must be a class index (a whole number), got {t!r}")
     t = int(t)

@@ -19,6 +19,8 @@ import numpy as np
 
 from autograd import Value
 
+from ._nested import data_of
+
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 
 MODULES: dict = {}
@@ -154,7 +156,7 @@ class Module:
             if isinstance(item, Value):
                 state[key] = item.data
             elif isinstance(item, (list, tuple)):
-                state[key] = [v.data if isinstance(v, Value) else v for v in item]
+                state[key] = [data_of(v) for v in item]
             else:
                 state[key] = item
         return state

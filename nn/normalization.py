@@ -15,7 +15,7 @@ import math
 from autograd import Value
 
 from ._checks import positive_int
-from ._nested import as_example, as_nested, for_each_example, is_batch, total
+from ._nested import as_example, as_nested, data_of, for_each_example, is_batch, total
 from .module import Module, constructor_arguments
 
 __all__ = ["BatchNorm", "BatchNorm1d", "LayerNorm"]
@@ -25,10 +25,6 @@ def _positive(x, name, what):
     if isinstance(x, bool) or not isinstance(x, (int, float)) or not (math.isfinite(x) and x > 0):
         raise ValueError(f"{name}: {what} must be a positive number, got {x!r}")
     return float(x)
-
-
-def _data(v):
-    return v.data if isinstance(v, Value) else v
 
 
 def _affine(xhat, weight, bias):
@@ -114,10 +110,10 @@ class BatchNorm(Module):
         self.num_batches_tracked += 1
         m = self.momentum if self.momentum is not None else 1.0 / self.num_batches_tracked
         self.running_mean = [
-            (1 - m) * old + m * _data(mean) for old, mean in zip(self.running_mean, means)
+            (1 - m) * old + m * data_of(mean) for old, mean in zip(self.running_mean, means)
         ]
         self.running_var = [
-            (1 - m) * old + m * _data(var) * n / (n - 1)
+            (1 - m) * old + m * data_of(var) * n / (n - 1)
             for old, var in zip(self.running_var, variances)
         ]
 
