@@ -71,15 +71,18 @@ class BatchNorm(Module):
     def forward(self, x):
         if self.training or not self.track_running_stats:
             return self._batch_statistics(x)
-        mean, var = self.running_mean, self.running_var
-        scale = [1.0 / math.sqrt(v + self.eps) for v in var]
+        inv_std = [1.0 / math.sqrt(v + self.eps) for v in self.running_var]
 
-        def normalize(example):
+        def standardize(example):
             example = as_example(example, self.num_features, "BatchNorm")
-            xhat = [(xi - m) * s for xi, m, s in zip(example, mean, scale)]
-            return _affine(xhat, self.weight, self.bias)
+            return self._standardize(example, self.running_mean, inv_std)
 
-        return for_each_example(x, normalize)
+        return for_each_example(x, standardize)
+
+    def _standardize(self, example, means, inv_std):
+        """(x - mean)·inv_std feature by feature, then the learned scale and shift."""
+        xhat = [(xi - m) * s for xi, m, s in zip(example, means, inv_std)]
+        return _affine(xhat, self.weight, self.bias)
 
     def _batch_statistics(self, x):
         if not is_batch(x):
@@ -97,11 +100,7 @@ class BatchNorm(Module):
         means = [total(col) / n for col in columns]
         variances = [total((xi - m) ** 2 for xi in col) / n for col, m in zip(columns, means)]
         inv_std = [(v + self.eps) ** -0.5 for v in variances]
-        out = [
-            _affine([(xi - m) * s for xi, m, s in zip(example, means, inv_std)],
-                    self.weight, self.bias)
-            for example in batch
-        ]
+        out = [self._standardize(example, means, inv_std) for example in batch]
         if self.training and self.track_running_stats:
             self._update_running(means, variances, n)
         return out
