@@ -18,27 +18,42 @@ FORMAT = "chainrule.module"
 VERSION = 1
 
 
-def write_json_atomic(path, document) -> str:
-    """Write `document` as JSON to a temporary file beside `path`, then rename it over `path`.
+def _file_mode(path) -> int:
+    """The permissions a plain open() would give: the file's old ones, or the umask's."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_atomic(path, data: bytes) -> str:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`.
 
     A crash mid-write leaves the old file (or none), never half of a new one.
     """
     path = os.fspath(path)
-    text = json.dumps(document, allow_nan=False)  # fails before any file is touched
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(path, document) -> str:
+    """`document` as JSON, written atomically (see `write_atomic`)."""
+    text = json.dumps(document, allow_nan=False)  # fails before any file is touched
+    return write_atomic(path, text.encode("utf-8"))
 
 
 def _no_constants(name):

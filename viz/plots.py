@@ -18,8 +18,9 @@ import io
 import numpy as np
 
 from autograd import Value, grad, no_grad, ops
+from nn.serialization import write_atomic
 
-from .render import image_format, write_atomic
+from .render import image_format
 
 BLUE, ORANGE, VERMILLION, GREEN, PURPLE = "#0072b2", "#e69f00", "#d55e00", "#009e73", "#cc79a7"
 CLASS_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D"), (VERMILLION, "v")]

