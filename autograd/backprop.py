@@ -58,14 +58,25 @@ def backward(root: Value, gradient: float = 1.0) -> None:
 
     Computed nodes get this call's gradient (they are reset first); leaves accumulate
     into ``grad`` as PyTorch leaves do, so ``zero_grad()`` between steps is the user's call.
+    If a derivative is not finite, the error names the op and every ``grad`` is left as it was.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
+    saved = [node.grad for node in order]
+    try:
+        _chain_rule(order, root, float(gradient))
+    except (ArithmeticError, ValueError):
+        for node, g in zip(order, saved):
+            node.grad = g
+        raise
+
+
+def _chain_rule(order, root, gradient):
     for node in order:
         if node._op is not None:
             node.grad = 0.0
-    root.grad += float(gradient)
+    root.grad += gradient
     for node in reversed(order):
         op = node._op
         if op is None:
@@ -84,7 +95,7 @@ def backward(root: Value, gradient: float = 1.0) -> None:
                 b.grad += g * da[1](_FLOAT, x, y, out)
             else:
                 a.grad += g * da[0](_FLOAT, a.data, b, out)
-        except (ZeroDivisionError, OverflowError, ValueError) as error:
+        except (ArithmeticError, ValueError) as error:
             raise _derivative_error(node, error) from error
     for node in order:
         if node._op is None and node.grad - node.grad != 0.0:

@@ -68,11 +68,22 @@ def test_infinite_derivative_is_reported_by_backward_not_returned():
         grad(x**0.5, [x])
 
 
+def test_a_failed_backward_leaves_every_grad_as_it_was():
+    x, w = Value(0.0, label="x"), Value(2.0, label="w")
+    hidden = w * 3.0
+    hidden.backward()  # w.grad = 3, hidden.grad = 1
+    out = hidden + x.sqrt() * w  # d sqrt(x)/dx is infinite at 0
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        out.backward()
+    assert (x.grad, w.grad, hidden.grad, out.grad) == (0.0, 3.0, 1.0, 0.0)
+
+
 def test_gradient_overflow_is_reported_not_stored():
     w = Value(1e-300, label="w")
     out = w.log() * 1e300  # finite (about -6.9e302), but d(out)/dw = 1e300 / 1e-300
     with pytest.raises(OverflowError, match="w.*overflowed"):
         out.backward()
+    assert w.grad == 0.0  # not inf
     hidden = Value(1e-300) * 1.0  # a computed node whose gradient overflows
     with pytest.raises(OverflowError, match=r"op='\*'.*overflowed"):
         (hidden.log() * 1e300).backward()
