@@ -41,13 +41,13 @@ _SCRIPT = """
     slider.value = at; count.textContent = (at + 1) + ' / ' + frames.length;
     root.setAttribute('data-step', at);
   }
-  function stop(){ clearInterval(timer); timer = null; play.textContent = '\\u25B6'; }
+  function stop(){ clearInterval(timer); timer = null; play.textContent = '\\u25B6 play'; }
   root.querySelector('.prev').onclick = function(){ stop(); show(at - 1); };
   root.querySelector('.next').onclick = function(){ stop(); show(at + 1); };
   play.onclick = function(){
     if (timer) return stop();
     if (at === frames.length - 1) show(0);
-    play.textContent = '\\u23F8';
+    play.textContent = '\\u25A0 pause';
     timer = setInterval(function(){ at < frames.length - 1 ? show(at + 1) : stop(); }, 900);
   };
   slider.oninput = function(){ stop(); show(+slider.value); };
@@ -75,9 +75,9 @@ def stepper_section(stepper, frames=None) -> str:
         f'<div class="chainrule-stepper" id="{uid}" tabindex="0" data-step="0">',
         f"<style>{_STYLE}</style>",
         '<div class="bar">'
-        '<button class="prev" title="previous step (←)">&#x23EE;</button>'
-        '<button class="play" title="play / pause">&#x25B6;</button>'
-        '<button class="next" title="next step (→)">&#x23ED;</button>'
+        '<button class="prev" title="previous step (←)">&#x25C0; prev</button>'
+        '<button class="play" title="play / pause">&#x25B6; play</button>'
+        '<button class="next" title="next step (→)">next &#x25B6;</button>'
         f'<input class="slider" type="range" min="0" max="{n - 1}" value="0" '
         'aria-label="step">'
         f'<span class="count">1 / {n}</span></div>',
