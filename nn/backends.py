@@ -2,11 +2,11 @@
 
 The loop never builds graphs itself: it asks a backend. `EagerBackend` calls the model on
 the whole batch with the scalar engine, takes ``loss_fn(outputs, targets)`` (mean over the
-batch), adds ``penalty(model)`` and back-propagates. A batched backend (the numpy tape of
-``autograd.tape``) plugs in with the same two methods: trace ``loss_fn(model(x), y)`` for
-one example, replay it for the whole batch, and leave each parameter's ``.grad`` equal to
-what the eager backend would give. Register it with ``register_backend("tape", TapeBackend)``
-and select it with ``fit(..., backend="tape")``.
+batch), adds ``penalty(model)`` and back-propagates. `TapeBackend` (``fit(...,
+backend="tape")``) has the same two methods: it traces ``loss_fn(model(x), y)`` for one
+example with ``autograd.tape``, replays it for the whole batch and leaves each parameter's
+``.grad`` equal to what the eager backend would give. Other backends plug in by name with
+`register_backend`.
 """
 
 from __future__ import annotations
