@@ -18,30 +18,27 @@ def objective(x, y, z, lib_tanh):
     return (x - 1) ** 2 + 10 * (y - x * x) ** 2 + lib_tanh(z * x) + 0.5 * z * z
 
 
-def run_ours(make, steps=25, scheduler=None):
-    params = [Value(v) for v in START]
+def run(params, tanh, make, steps, scheduler):
+    """`steps` optimizer steps on the objective; the same loop for our Values and torch's."""
     opt = make(params)
     sched = scheduler(opt) if scheduler else None
     for _ in range(steps):
         opt.zero_grad()
-        objective(*params, Value.tanh).backward()
+        objective(*params, tanh).backward()
         opt.step()
         if sched:
             sched.step()
+    return params
+
+
+def run_ours(make, steps=25, scheduler=None):
+    params = run([Value(v) for v in START], Value.tanh, make, steps, scheduler)
     return [p.data for p in params]
 
 
 def run_torch(torch, make, steps=25, scheduler=None):
     params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in START]
-    opt = make(params)
-    sched = scheduler(opt) if scheduler else None
-    for _ in range(steps):
-        opt.zero_grad()
-        objective(*params, torch.tanh).backward()
-        opt.step()
-        if sched:
-            sched.step()
-    return [p.item() for p in params]
+    return [p.item() for p in run(params, torch.tanh, make, steps, scheduler)]
 
 
 CONFIGS = [
