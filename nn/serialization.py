@@ -9,69 +9,12 @@ runs code.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import tempfile
+from autograd.files import read_json, write_atomic, write_json_atomic
 
 FORMAT = "chainrule.module"
 VERSION = 1
 
-
-def _file_mode(path) -> int:
-    """The permissions a plain open() would give: the file's old ones, or the umask's."""
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_atomic(path, data: bytes) -> str:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`.
-
-    A crash mid-write leaves the old file (or none), never half of a new one.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_json_atomic(path, document) -> str:
-    """`document` as JSON, written atomically (see `write_atomic`)."""
-    text = json.dumps(document, allow_nan=False)  # fails before any file is touched
-    return write_atomic(path, text.encode("utf-8"))
-
-
-def _no_constants(name):
-    raise ValueError(f"{name} is not a finite number")
-
-
-def read_json(path, what: str = "chainrule model file") -> dict:
-    """Parse a JSON object from `path`; anything else is a ValueError naming the file."""
-    path = os.fspath(path)
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ValueError(f"{path} is not a {what} (it is not valid JSON: {error})") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"{path} is not a {what} (expected a JSON object)")
-    return document
+__all__ = ["save_module", "load_module", "read_json", "write_atomic", "write_json_atomic"]
 
 
 def _count_numbers(state: dict) -> int:
@@ -95,7 +38,7 @@ def load_module(cls, path):
     """Rebuild the model saved in `path`; it must be a `cls` (or a subclass of it)."""
     from .module import MODULES
 
-    document = read_json(path)
+    document = read_json(path, "chainrule model file")
     if document.get("format") != FORMAT:
         raise ValueError(
             f"{path} is not a chainrule model file (format is {document.get('format')!r})"

@@ -11,7 +11,7 @@ import html
 import re
 import uuid
 
-from nn.serialization import write_atomic
+from autograd.files import write_atomic
 
 _PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
 

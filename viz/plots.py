@@ -18,7 +18,7 @@ import io
 import numpy as np
 
 from autograd import Value, grad, no_grad, ops
-from nn.serialization import write_atomic
+from autograd.files import write_atomic
 
 from .render import image_format
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import graphviz
 
-from nn.serialization import write_atomic
+from autograd.files import write_atomic
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
