@@ -271,9 +271,26 @@ def constructor_arguments(cls, config: dict) -> dict:
 
 
 def _real(x) -> bool:
-    return isinstance(x, (numbers.Real, np.floating, np.integer)) and not isinstance(
+    """A finite real number that fits a float (an int of 400 digits does not)."""
+    if not isinstance(x, (numbers.Real, np.floating, np.integer)) or isinstance(
         x, (bool, np.bool_)
-    ) and math.isfinite(x)
+    ):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _show(x) -> str:
+    """repr(x), or a short description of an int too long to print."""
+    if isinstance(x, int) and x.bit_length() > 256:
+        try:
+            digits = str(len(str(abs(x))))
+        except ValueError:  # past sys.get_int_max_str_digits()
+            digits = f"about {int(x.bit_length() * math.log10(2)) + 1}"
+        return f"an integer of {digits} digits (too large for a float)"
+    return repr(x)
 
 
 def _shape_problem(expected, got):
@@ -287,10 +304,10 @@ def _shape_problem(expected, got):
             return f"expected {len(expected)} numbers, got {len(got)}"
         bad = [i for i, x in enumerate(got) if not _real(x)]
         if bad:
-            return f"entry {bad[0]} is {got[bad[0]]!r}, not a finite number"
+            return f"entry {bad[0]} is {_show(got[bad[0]])}, not a finite number"
         return None
     if not _real(got):
-        return f"expected a finite number, got {got!r}"
+        return f"expected a finite number, got {_show(got)}"
     if isinstance(expected, int) and (float(got) != int(got) or got < 0):
         return f"expected a non-negative whole number, got {got!r}"
     return None

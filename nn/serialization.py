@@ -9,6 +9,9 @@ runs code.
 
 from __future__ import annotations
 
+import math
+import os
+
 from autograd.files import read_json, write_atomic, write_json_atomic
 
 FORMAT = "chainrule.module"
@@ -22,15 +25,33 @@ def _count_numbers(state: dict) -> int:
     return sum(len(v) if isinstance(v, list) else 1 for v in state.values())
 
 
+def _check_finite(module, state, path) -> None:
+    """A ValueError naming the first parameter or buffer that is inf or nan (JSON has no
+    such numbers), raised before any file is touched."""
+    slots = module._slots()
+    for key, value in state.items():
+        items = enumerate(value) if isinstance(value, list) else [(None, value)]
+        for i, x in items:
+            if isinstance(x, float) and not math.isfinite(x):
+                name = key if i is None else f"{key}.{i}"
+                kind = "parameter" if slots.get(key, (None, None, False))[2] else "buffer"
+                raise ValueError(
+                    f"cannot save {os.fspath(path)}: {kind} {name!r} is {x!r}; JSON holds "
+                    "finite numbers only, so nothing was written (did training diverge?)"
+                )
+
+
 def save_module(module, path) -> str:
     from .module import class_key
 
+    state = module.state_dict()
+    _check_finite(module, state, path)
     return write_json_atomic(path, {
         "format": FORMAT,
         "version": VERSION,
         "class": class_key(type(module)),
         "config": module.config(),
-        "state_dict": module.state_dict(),
+        "state_dict": state,
     })
 
 
@@ -43,9 +64,10 @@ def load_module(cls, path):
         raise ValueError(
             f"{path} is not a chainrule model file (format is {document.get('format')!r})"
         )
-    if document.get("version") != VERSION:
+    version = document.get("version")
+    if type(version) is not int or version != VERSION:  # not true, not 1.0: exactly 1
         raise ValueError(
-            f"{path}: model file version {document.get('version')!r} is not supported "
+            f"{path}: model file version {version!r} is not supported "
             f"(this chainrule reads version {VERSION})"
         )
     name, config, state = (document.get(k) for k in ("class", "config", "state_dict"))

@@ -329,6 +329,42 @@ def test_unsaveable_state_writes_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_saving_a_non_finite_parameter_names_it_and_writes_nothing(tmp_path, bad):
+    model = MLP(2, [2, 1], seed=0)
+    model.layers[0].neurons[1].weight[0].data = bad
+    path = tmp_path / "model.json"
+    with pytest.raises(ValueError, match=(
+        rf"cannot save .*model\.json: parameter 'layers\.0\.neurons\.1\.weight\.0' is {bad!r}"
+    )):
+        model.save(path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_saving_a_non_finite_buffer_names_it(tmp_path):
+    model = BatchNorm(2)
+    model.running_var = [1.0, float("inf")]
+    with pytest.raises(ValueError, match="buffer 'running_var.1' is inf"):
+        model.save(tmp_path / "bn.json")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_huge_integer_in_a_state_dict_is_a_value_error_naming_the_entry():
+    model = MLP(2, [1], seed=0)
+    state = model.state_dict()
+    before = dict(state)
+    state["layers.0.neurons.0.bias"] = 10**400
+    with pytest.raises(ValueError, match=(
+        r"layers\.0\.neurons\.0\.bias: expected a finite number, got an integer of 401 digits"
+    )):
+        model.load_state_dict(state)
+    state["layers.0.neurons.0.bias"] = 0.0
+    state["layers.0.neurons.0.weight"] = [0.0, -(10**5000)]
+    with pytest.raises(ValueError, match=r"entry 1 is an integer of about 500[01] digits"):
+        model.load_state_dict(state)
+    assert model.state_dict() == before
+
+
 def write(tmp_path, content):
     path = tmp_path / "file.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -355,6 +391,12 @@ def good_document():
     (lambda d: json.dumps({**d, "config": {"bogus": 1}}), "cannot rebuild"),
     (lambda d: json.dumps({**d, "state_dict": {}}), "missing keys"),
     (lambda d: json.dumps(d).replace("0.", "NaN, 0.", 1), "not valid JSON|finite"),
+    (lambda d: json.dumps({**d, "version": True}), "version True is not supported"),
+    (lambda d: json.dumps({**d, "version": 1.0}), "version 1.0 is not supported"),
+    (lambda d: json.dumps({**d, "version": "1"}), "version '1' is not supported"),
+    (lambda d: json.dumps(d).replace(
+        json.dumps(d["state_dict"]["layers.0.neurons.0.weight"][0]), "9" * 400, 1),
+     r"layers\.0\.neurons\.0\.weight: entry 0 is an integer of 400 digits"),
 ])
 def test_truncated_or_foreign_files_raise_value_error(tmp_path, content, message):
     path = write(tmp_path, content(good_document()))
