@@ -212,10 +212,138 @@ def test_bad_input_gets_one_line_exit_2_and_no_file(tmp_path, args):
     assert os.listdir(tmp_path) == []  # neither the graph nor anything the input asked for
 
 
-def test_a_write_failure_is_one_line_and_exit_1(tmp_path):
-    result = run("x*2", "x=1", "--out", str(tmp_path / "missing" / "g.svg"), cwd=tmp_path)
-    assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+def _one_error_line(result, tmp_path, *words):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m viz: error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert os.listdir(tmp_path) == []  # no graph, and no temporary file left behind
+
+
+# The engine's messages are its own (they name the op); the CLI adds what to do.
+BACKWARD_FAILS = [
+    ["sqrt(x)", "x=0"],
+    ["x**0.5", "x=0"],
+    ["log(x)", "x=5e-324"],
+    ["y/x", "x=1e-170", "y=1e-300"],
+]
+
+
+@pytest.mark.parametrize("args", BACKWARD_FAILS, ids=[" ".join(a) for a in BACKWARD_FAILS])
+def test_a_backward_pass_that_fails_is_one_line(tmp_path, args):
+    result = run(*args, "--out", "g.svg", cwd=tmp_path)
+    _one_error_line(result, tmp_path, "backward", "choose other values")
+
+
+def test_a_400_digit_number_in_the_expression_is_one_line(tmp_path):
+    result = run("x*" + "9" * 400, "x=1", "--out", "g.svg", cwd=tmp_path)
+    _one_error_line(result, tmp_path, "too large for a float", "1.8e308")
+
+
+def test_a_400_digit_value_is_one_line(tmp_path):
+    result = run("x*2", "x=" + "9" * 400, "--out", "g.svg", cwd=tmp_path)
+    _one_error_line(result, tmp_path, "x=999", "not a finite float", "1.8e308")
+    assert len(result.stderr) < 200  # the 400 digits are not echoed back
+
+
+@pytest.mark.parametrize("where", ["missing/g.svg", "file.txt/g.svg", "."])
+def test_an_out_that_cannot_be_written_is_one_line_exit_2(tmp_path, where):
+    if where.startswith("file.txt"):
+        (tmp_path / "file.txt").write_text("")
+    before = sorted(os.listdir(tmp_path))
+    result = run("x*2", "x=1", "--out", where, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "directory" in result.stderr or "must end in .svg" in result.stderr
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root may write into a read-only directory")
+def test_an_out_in_a_read_only_directory_is_one_line_exit_2(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = run("x*2", "x=1", "--out", "locked/g.svg", cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "not writable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert os.listdir(locked) == []
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("args, data", [
+    (["--x", "x=2"], "data 2"),
+    (["-x**2 + log(y)", "x=3", "y=2"], "data -8.307"),
+    (["--mode", "forward", "--x", "x=2"], "data 2"),
+    (["-m", "forward", "-x", "x=2"], "data -2"),
+    (["-x", "x=2", "-m", "forward"], "data -2"),
+    (["-x", "--mode=forward", "x=2"], "data -2"),
+    (["--", "-x", "x=2"], "data -2"),
+    (["--mode", "forward", "--", "--x", "x=2"], "data 2"),
+])
+def test_an_expression_that_starts_with_a_minus_is_the_expression(tmp_path, args, data):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digraph") and data in result.stdout
+    if "forward" in args or "--mode=forward" in args:
+        assert "grad" not in result.stdout  # the option was read as an option
+
+
+@needs_dot
+def test_options_work_in_any_order_around_a_minus_expression(tmp_path):
+    for i, args in enumerate([["--out", "0.svg", "-m", "backward", "-x**2", "x=3"],
+                              ["-x**2", "-o", "1.svg", "x=3", "--mode=backward"],
+                              ["-m", "backward", "-x**2", "x=3", "--out=2.svg"]]):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0 and result.stdout.strip() == f"{i}.svg", result.stderr
+        texts = [t.text for t in ET.parse(tmp_path / f"{i}.svg").getroot().iter(f"{SVG}text")]
+        assert "grad -6" in texts and "data 3" not in texts  # backward mode: no data rows
+    for args in (["-x**2", "x=3", "--out", "g.gif"], ["--out", "g.gif", "-x**2", "x=3"]):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 2 and "must end in .svg" in result.stderr
+
+
+def test_a_mistyped_option_before_the_expression_says_so(tmp_path):
+    result = run("--moed", "forward", "x*2", "x=1", cwd=tmp_path)
+    _one_error_line(result, tmp_path, "'--moed' is not an option", "--mode")
+
+
+@pytest.mark.parametrize("args", [["x*2", "x=1", "--mode"], ["--out"], ["--mode", "forward"],
+                                  ["x*2", "x=1", "--mo", "forward"]])
+def test_option_misuse_is_one_line(tmp_path, args):
+    _one_error_line(run(*args, cwd=tmp_path), tmp_path)
+
+
+PIPED = "x" + "+x" * 600  # its DOT source is larger than a pipe's buffer
+
+
+def test_output_to_a_reader_that_stops_early_ends_quietly(tmp_path):
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "viz", PIPED, "x=1"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"digraph")
+    proc.stdout.close()  # the rest of the source is still to be written: it meets a closed pipe
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == ""
+
+
+@pytest.mark.skipif(shutil.which("sh") is None or shutil.which("head") is None,
+                    reason="needs a POSIX shell and head")
+@pytest.mark.parametrize("expression", ["tanh(x*w+b)", PIPED])
+def test_piped_into_head_has_no_traceback(tmp_path, expression):
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               EXPR=expression, PY=sys.executable)
+    values = "x=1 w=2 b=3" if "w" in expression else "x=1"
+    result = subprocess.run(["sh", "-c", f'"$PY" -m viz "$EXPR" {values} | head -1'],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.stdout.startswith("digraph") and result.stdout.count("\n") == 1
+    assert result.stderr == ""
 
 
 def test_help_explains_the_whitelist(tmp_path):
