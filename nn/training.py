@@ -112,6 +112,16 @@ class Trainer:
         batches are drawn in a new order every epoch when ``shuffle``. The history maps
         "loss", "accuracy" (when there is a metric), "val_loss", "val_accuracy" and "lr"
         to one number per epoch.
+
+        Ctrl-C (KeyboardInterrupt) stops training and is raised again, so a script stops
+        as it should, carrying the history of the epochs completed so far as
+        ``error.history`` (also left in ``trainer.history``); the model keeps the weights
+        it had reached, and ``on_train_end`` callbacks are not run::
+
+            try:
+                history = fit(model, X, y, loss="mse", epochs=1000)
+            except KeyboardInterrupt as error:
+                history = error.history
         """
         X, y = _arrays(X, y, "fit")
         if validation_data is not None:
@@ -126,20 +136,25 @@ class Trainer:
             cb.on_train_begin(self)
         bar = tqdm(range(epochs), desc="training", unit="epoch", disable=self.quiet)
         with bar, training_mode(self.model, True):
-            for epoch in bar:
-                logs = self._train_epoch(loader)
-                if validation_data is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(X_val, y_val).items()})
-                logs["lr"] = self.optimizer.param_groups[0]["lr"]
-                if self.scheduler is not None:
-                    self.scheduler.step()
-                for key, value in logs.items():
-                    self.history.setdefault(key, []).append(value)
-                bar.set_postfix({k: _short(v) for k, v in logs.items() if k != "lr"})
-                for cb in self.callbacks:
-                    cb.on_epoch_end(self, epoch, logs)
-                if self.stop_training:
-                    break
+            try:
+                for epoch in bar:
+                    logs = self._train_epoch(loader)
+                    if validation_data is not None:
+                        val = self.evaluate(X_val, y_val)
+                        logs.update({f"val_{k}": v for k, v in val.items()})
+                    logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                    if self.scheduler is not None:
+                        self.scheduler.step()
+                    for key, value in logs.items():
+                        self.history.setdefault(key, []).append(value)
+                    bar.set_postfix({k: _short(v) for k, v in logs.items() if k != "lr"})
+                    for cb in self.callbacks:
+                        cb.on_epoch_end(self, epoch, logs)
+                    if self.stop_training:
+                        break
+            except KeyboardInterrupt as error:  # Ctrl-C: stop, but keep what was learnt
+                error.history = self.history
+                raise
             for cb in self.callbacks:
                 cb.on_train_end(self)
         return self.history
@@ -184,7 +199,9 @@ def fit(model, X, y, *, loss, optimizer=None, epochs=100, batch_size=None,
         backend="eager", quiet=False, shuffle=True, seed=None) -> dict:
     """Train `model` and return its history: ``Trainer(...).fit(...)`` in one call.
 
-    ``optimizer`` defaults to ``Adam(model.parameters(), lr=0.01)``.
+    ``optimizer`` defaults to ``Adam(model.parameters(), lr=0.01)``. On Ctrl-C the
+    KeyboardInterrupt is raised again with the history so far as ``error.history``
+    (see `Trainer.fit`).
     """
     if optimizer is None and isinstance(model, Module):
         optimizer = Adam(model.parameters(), lr=0.01)

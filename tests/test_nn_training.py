@@ -21,6 +21,7 @@ from nn import (
     l2_penalty,
     optim,
 )
+from nn.losses import mse_loss
 from nn.optim import LambdaLR
 
 
@@ -249,3 +250,44 @@ def test_fit_trains_in_training_mode_and_gives_back_the_mode_it_found_even_on_er
             validation_data=(X, y))
     assert spy.seen == [True, True]  # validation in eval mode did not leave it there
     assert not any(m.training for m in model.modules())
+
+
+def test_ctrl_c_in_a_loss_keeps_the_history_of_the_finished_epochs():
+    X, y = moons(10)
+    calls = []
+
+    def loss(outputs, targets):  # one call per epoch (full batch); Ctrl-C during epoch 3
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return mse_loss(outputs, targets)
+
+    model = MLP(2, [2, 1], seed=0)
+    trainer = Trainer(model, loss, optim.SGD(model.parameters(), lr=0.1), metric=None,
+                      quiet=True)
+    with pytest.raises(KeyboardInterrupt) as info:
+        trainer.fit(X, y, epochs=10)
+    assert info.value.history is trainer.history
+    assert len(info.value.history["loss"]) == 3 and len(info.value.history["lr"]) == 3
+
+
+def test_ctrl_c_from_fit_carries_the_history_and_skips_on_train_end():
+    class CtrlC(Callback):
+        ended = False
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+        def on_train_end(self, trainer):
+            self.ended = True
+
+    X, y = moons(10)
+    cb = CtrlC()
+    with pytest.raises(KeyboardInterrupt) as info:
+        fit(MLP(2, [2, 1], seed=0), X, y, loss="hinge", epochs=10, callbacks=[cb],
+            quiet=True)
+    history = info.value.history
+    assert set(history) == {"loss", "accuracy", "lr"}
+    assert all(len(v) == 4 for v in history.values())  # epochs 0-3 were recorded
+    assert not cb.ended
