@@ -1,5 +1,8 @@
 """``python -m nn`` runs the demo (see `nn.demo`)."""
 
-from .demo import main
+import sys
 
-main()
+from .demo import cli
+
+if __name__ == "__main__":
+    sys.exit(cli("python -m nn"))
