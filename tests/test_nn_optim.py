@@ -240,3 +240,68 @@ def test_bad_schedules():
         lr_scheduler.CosineAnnealingLR(opt, T_max=-3)
     with pytest.raises(TypeError, match="not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=2)
+
+
+def snapshot(opt, params):
+    return [p.data for p in params], json.dumps(opt.state_dict(), sort_keys=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=1e100),
+    lambda ps: optim.SGD(ps, lr=1e100, momentum=0.9),
+    lambda ps: optim.SGD(ps, lr=1e100, momentum=0.9, nesterov=True),
+    lambda ps: optim.SGD(ps, lr=1e100, weight_decay=1e-10),
+    lambda ps: optim.RMSprop(ps, lr=0.1),
+    lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.9, centered=True),
+    lambda ps: optim.Adam(ps, lr=0.1),
+    lambda ps: optim.Adam(ps, lr=0.1, amsgrad=True),
+    lambda ps: optim.AdamW(ps, lr=0.1),
+], ids=["sgd", "momentum", "nesterov", "weight_decay", "rmsprop", "rmsprop-centered",
+        "adam", "amsgrad", "adamw"])
+def test_a_non_finite_update_raises_and_changes_nothing(make):
+    ok, w = Value(1.0), Value(1.0)
+    opt = make([ok, w])
+    ok.grad = w.grad = 1.0
+    opt.step()  # a first, finite step, so there are momentum buffers, moments, step counts
+    ok.grad, w.grad = 1.0, 1e300  # ok's update is finite, w's (or its state's) is not
+    before = snapshot(opt, [ok, w])
+    name = type(opt).__name__
+    with pytest.raises(OverflowError, match=rf"{name}\.step\(\): .*parameter 1 .*grad 1e\+300"):
+        opt.step()
+    assert snapshot(opt, [ok, w]) == before  # neither ok nor any state moved
+    ok.grad = w.grad = 0.0
+    opt.step()  # still usable afterwards
+
+
+def test_sgd_with_a_huge_learning_rate_names_the_value_and_the_result():
+    w = Value(1.0)
+    opt = optim.SGD([w], lr=1e308)
+    w.grad = 10.0
+    with pytest.raises(OverflowError, match=r"parameter 0 .*value 1\.0, grad 10\.0; lr=1e\+308"
+                                            r"\) would make it -inf; nothing was changed"):
+        opt.step()
+    assert w.data == 1.0 and opt.state_dict()["state"] == {}
+
+
+def test_an_optimizer_of_a_module_names_the_parameter():
+    from nn import MLP
+
+    model = MLP(2, [2, 1], seed=0)
+    opt = optim.Adam(model, lr=0.1)
+    for p in model.parameters():
+        p.grad = 0.0
+    model.layers[0].neurons[1].weight[0].grad = 1e300
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(OverflowError, match=r"Adam.step.*'layers\.0\.neurons\.1\.weight\.0'"):
+        opt.step()
+    assert [p.data for p in model.parameters()] == before
+    assert opt.state == {}
+
+
+def test_a_nan_gradient_is_refused_by_the_state_check():
+    w = Value(1.0)
+    opt = optim.Adam([w], lr=0.1)
+    w.grad = float("nan")
+    with pytest.raises(OverflowError, match=r"parameter 0 .*grad nan"):
+        opt.step()
+    assert w.data == 1.0 and opt.state == {}

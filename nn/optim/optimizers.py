@@ -5,6 +5,10 @@ their hyper-parameters, so a group may have its own ``lr``) and per-parameter ``
 ``step()`` moves every parameter using its ``.grad``; ``zero_grad()`` resets the grads.
 Each rule below is written on plain floats, one parameter at a time, in torch's order of
 operations, so 25 steps here and in PyTorch agree to float rounding.
+
+A step is all or nothing: every new parameter value and every new piece of state is
+computed first; if any is inf or nan (too large a learning rate, an exploding gradient),
+``step()`` raises OverflowError naming the parameter and changes nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}  # Value -> dict
+        self._names = {}  # id(Value) -> its name in the Module it came from, for errors
         if hasattr(params, "parameters") and callable(params.parameters):
+            if callable(getattr(params, "named_parameters", None)):
+                self._names = {id(p): name for name, p in params.named_parameters()}
             params = params.parameters()  # a Module: its parameters
         if isinstance(params, Value):
             raise TypeError("params must be an iterable of Values (such as model.parameters()), "
@@ -78,15 +85,47 @@ class Optimizer:
                 p.grad = 0.0
 
     def step(self, closure=None):
-        """One update of every parameter from its ``.grad``; returns ``closure()`` if given."""
+        """One update of every parameter from its ``.grad``; returns ``closure()`` if given.
+
+        All new values are computed before any is stored: if one parameter's new value or
+        state is not finite, OverflowError names it and no parameter or state changes.
+        """
         loss = closure() if closure is not None else None
+        updates, index = [], 0
         for group in self.param_groups:
             for p in group["params"]:
                 g = -p.grad if group.get("maximize") else p.grad
-                self._update(p, g, group, self.state.setdefault(p, {}))
+                state = dict(self.state.get(p, ()))
+                try:
+                    data = self._update(p.data, g, group, state)
+                except (OverflowError, ValueError, ZeroDivisionError) as error:
+                    self._not_finite(p, index, g, group, f"fails ({error})")
+                if not math.isfinite(data):
+                    self._not_finite(p, index, g, group, f"would make it {data!r}")
+                for key, value in state.items():
+                    if isinstance(value, float) and not math.isfinite(value):
+                        self._not_finite(p, index, g, group, f"would make its {key} {value!r}")
+                updates.append((p, data, state))
+                index += 1
+        for p, data, state in updates:  # every update is finite: store them all
+            p.data = data
+            self.state.setdefault(p, {}).update(state)
         return loss
 
-    def _update(self, p, g, group, state):
+    def _not_finite(self, p, index, g, group, what):
+        name = self._names.get(id(p))
+        who = f"parameter {name!r}" if name else f"parameter {index} (counting from 0)"
+        shown = ("lr", "weight_decay", "momentum")
+        hyper = ", ".join(f"{k}={group[k]:g}" for k in shown if group.get(k))
+        raise OverflowError(
+            f"{type(self).__name__}.step(): the update of {who} (value {p.data!r}, grad {g!r}; "
+            f"{hyper}) {what}; nothing was changed. Lower the learning rate or clip the "
+            "gradients."
+        )
+
+    def _update(self, x, g, group, state) -> float:
+        """The new value of a parameter now `x` with gradient `g`; updates `state` (a copy
+        of the parameter's state) in place. Must not touch the parameter itself."""
         raise NotImplementedError
 
     # --- saving and restoring ---------------------------------------------------------
@@ -156,9 +195,9 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-    def _update(self, p, g, group, state):
+    def _update(self, x, g, group, state):
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * x
         momentum = group["momentum"]
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -168,7 +207,7 @@ class SGD(Optimizer):
                 buf = buf * momentum + (1 - group["dampening"]) * g
             state["momentum_buffer"] = buf
             g = g + momentum * buf if group["nesterov"] else buf
-        p.data = p.data - group["lr"] * g
+        return x - group["lr"] * g
 
 
 class RMSprop(Optimizer):
@@ -190,7 +229,7 @@ class RMSprop(Optimizer):
         _hyper("momentum value", group["momentum"])
         _hyper("alpha value", group["alpha"])
 
-    def _update(self, p, g, group, state):
+    def _update(self, x, g, group, state):
         if not state:
             state.update(step=0, square_avg=0.0)
             if group["momentum"] > 0:
@@ -199,7 +238,7 @@ class RMSprop(Optimizer):
                 state["grad_avg"] = 0.0
         state["step"] += 1
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * x
         alpha = group["alpha"]
         state["square_avg"] = state["square_avg"] * alpha + (1 - alpha) * (g * g)
         if group["centered"]:
@@ -209,9 +248,8 @@ class RMSprop(Optimizer):
             avg = math.sqrt(state["square_avg"]) + group["eps"]
         if group["momentum"] > 0:
             state["momentum_buffer"] = state["momentum_buffer"] * group["momentum"] + g / avg
-            p.data = p.data - group["lr"] * state["momentum_buffer"]
-        else:
-            p.data = p.data - group["lr"] * (g / avg)
+            return x - group["lr"] * state["momentum_buffer"]
+        return x - group["lr"] * (g / avg)
 
 
 def _lerp(start, end, weight):
@@ -246,7 +284,7 @@ class Adam(Optimizer):
         for i, beta in enumerate(betas):
             _hyper(f"beta parameter at index {i}", beta, 0.0, 1.0, high_open=True)
 
-    def _update(self, p, g, group, state):
+    def _update(self, x, g, group, state):
         if not state:
             state.update(step=0, exp_avg=0.0, exp_avg_sq=0.0)
             if group["amsgrad"]:
@@ -256,9 +294,9 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         if wd != 0:
             if self._decoupled:
-                p.data = p.data * (1 - lr * wd)
+                x = x * (1 - lr * wd)
             else:
-                g = g + wd * p.data
+                g = g + wd * x
         state["exp_avg"] = _lerp(state["exp_avg"], g, 1 - beta1)
         state["exp_avg_sq"] = state["exp_avg_sq"] * beta2 + (1 - beta2) * (g * g)
         step_size = lr / (1 - beta1**t)
@@ -267,7 +305,7 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = v = max(state["max_exp_avg_sq"], v)
         denom = math.sqrt(v) / bias_correction2_sqrt + group["eps"]
-        p.data = p.data - step_size * (state["exp_avg"] / denom)
+        return x - step_size * (state["exp_avg"] / denom)
 
 
 class AdamW(Adam):
