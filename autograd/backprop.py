@@ -1,20 +1,33 @@
 """Back-propagation: order the graph, then apply the chain rule from the output down.
 
 Both walks are loops over an explicit order (no recursion), so graphs of millions of
-nodes work. The local derivatives come from the op table (`autograd.ops`).
+nodes work. The local derivatives come from the op table (`autograd.ops`). One loop,
+`_chain_rule`, serves `backward` (which stores into ``.grad``) and `grad` (which returns
+the gradients, as numbers or as Values with a graph of their own).
+
+The rules both follow:
+
+- **Zero stops.** Where the gradient reaching a node is exactly 0, a local derivative that
+  is infinite or undefined there counts as contributing 0: ``relu(sqrt(x) - 1)`` and
+  ``sqrt(x) * 0`` at x = 0 have gradient 0 (PyTorch gives nan). Finite local derivatives
+  are applied as usual, so with ``create_graph=True`` second derivatives stay exact.
+- **Never inf or nan.** Where a non-zero gradient meets an infinite or undefined local
+  derivative, or a gradient overflows, the call raises (ZeroDivisionError, OverflowError or
+  ValueError) naming the op and the point, and changes nothing: no ``.grad`` is touched.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 from . import ops
 from .grad_mode import enable_grad
-from .value import VALUE_MATH, Value
-
-_FLOAT = ops.FLOAT_MATH
+from .value import NOT_RECORDED, VALUE_MATH, Value
 
 
 def topological_order(roots) -> list:
-    """Every node the root depends on, inputs before the nodes computed from them, each once.
+    """Every node the roots depend on, inputs before the nodes computed from them, each once.
 
     `roots` is one Value (it comes last) or a sequence of Values (one order for them all).
     """
@@ -22,101 +35,68 @@ def topological_order(roots) -> list:
     order = []
     expanded = set()
     stack = [(root, False) for root in reversed(roots)]
-    push, pop = stack.append, stack.pop
     while stack:
-        node, children_done = pop()
-        if children_done:
+        node, inputs_done = stack.pop()
+        if inputs_done:
             order.append(node)
             continue
         if node in expanded:
             continue
         expanded.add(node)
-        push((node, True))
-        op = node._op
-        if op is not None:  # push the second input first so the first is ordered first
-            if op.arity == 2 and node._b not in expanded:
-                push((node._b, False))
+        stack.append((node, True))
+        if node._op is not None:  # push the second input first, so the first is ordered first
+            if node._b is not None and node._b not in expanded:
+                stack.append((node._b, False))
             if node._a not in expanded:
-                push((node._a, False))
+                stack.append((node._a, False))
     return order
-
-
-def _derivative_error(node, error):
-    op, x = node._op, node._a.data
-    if op.arity == 2:
-        at = f"x={x!r}, y={node._b.data!r}"
-    else:
-        at = f"x={x!r}" + (f", {op.param}={node._b!r}" if op.param else "")
-    return type(error)(
-        f"backward through {op.name!r} at {at}: the local derivative "
-        f"({', '.join(op.formulas)}) is not finite there ({error})"
-    )
 
 
 def backward(root: Value, gradient: float = 1.0) -> None:
     """Set every node's ``grad`` to d(root)/d(node) by the chain rule.
 
-    Computed nodes get this call's gradient (they are reset first); leaves accumulate
-    into ``grad`` as PyTorch leaves do, so ``zero_grad()`` between steps is the user's call.
-    If a derivative is not finite, the error names the op and every ``grad`` is left as it was.
+    Computed nodes get this call's gradient; leaves accumulate into ``grad`` as PyTorch
+    leaves do, so ``zero_grad()`` between steps is the user's call. See the module's
+    docstring for what happens at zeros and infinities.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    if root._a is NOT_RECORDED:
+        raise RuntimeError(
+            f"backward() on {root!r}, which was computed inside no_grad(): it has no graph, "
+            "so no gradient can reach the Values it came from. Compute it outside no_grad() "
+            "(or inside enable_grad()) to back-propagate through it"
+        )
+    seed = _seed(gradient)
     order = topological_order(root)
-    saved = [node.grad for node in order]
-    try:
-        _chain_rule(order, root, float(gradient))
-    except (ArithmeticError, ValueError):
-        for node, g in zip(order, saved):
-            node.grad = g
-        raise
-
-
-def _chain_rule(order, root, gradient):
+    grads = _chain_rule(order, root, seed, ops.FLOAT_MATH, lambda v: v.data)
+    results = []
     for node in order:
-        if node._op is not None:
-            node.grad = 0.0
-    root.grad += gradient
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        g = node.grad
-        if g == 0.0:
-            continue  # nothing flows through this node
-        if g - g != 0.0:  # inf or nan
-            raise _overflow_error(node)
-        a, b, out = node._a, node._b, node.data
-        da = op.derivatives
-        try:
-            if op.arity == 2:
-                x, y = a.data, b.data
-                a.grad += g * da[0](_FLOAT, x, y, out)
-                b.grad += g * da[1](_FLOAT, x, y, out)
-            else:
-                a.grad += g * da[0](_FLOAT, a.data, b, out)
-        except (ArithmeticError, ValueError) as error:
-            raise _derivative_error(node, error) from error
-    for node in order:
-        if node._op is None and node.grad - node.grad != 0.0:
-            raise _overflow_error(node)
+        g = grads.get(node, 0.0)
+        if node._op is None:
+            g += node.grad  # leaves accumulate
+            if not math.isfinite(g):
+                raise OverflowError(
+                    f"backward: adding this call's gradient to the earlier one of {node!r} "
+                    "overflows a float; call zero_grad() between backward calls, or scale down"
+                )
+        results.append(g)
+    for node, g in zip(order, results):
+        node.grad = g
 
 
-def _overflow_error(node):
-    return OverflowError(
-        f"backward: the gradient reaching {node!r} overflowed the float range; "
-        "the graph's values or derivatives are too large, scale them down"
-    )
-
-
-def _as_inputs(inputs):
-    if isinstance(inputs, Value):
-        return [inputs]
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__}, not a Value")
-    return inputs
+def _seed(gradient) -> float:
+    if isinstance(gradient, Value):
+        gradient = gradient.data
+    if isinstance(gradient, bool) or not isinstance(gradient, numbers.Real):
+        raise TypeError(
+            f"backward(gradient) takes a real number, got {type(gradient).__name__}: "
+            f"{gradient!r}"
+        )
+    seed = float(gradient)
+    if not math.isfinite(seed):
+        raise ValueError(f"backward(gradient) takes a finite number, got {seed!r}")
+    return seed
 
 
 def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
@@ -129,30 +109,72 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     if not isinstance(output, Value):
         raise TypeError(f"grad(): output must be a Value, got {type(output).__name__}")
     inputs = _as_inputs(inputs)
+    order = topological_order(output)
     if create_graph:
         with enable_grad():
-            grads = _gradients(output, Value(1.0), VALUE_MATH, lambda v: v)
-            return tuple(grads[x] if x in grads else Value(0.0) for x in inputs)
-    grads = _gradients(output, 1.0, _FLOAT, lambda v: v.data)
+            grads = _chain_rule(order, output, Value(1.0), VALUE_MATH, lambda v: v)
+        return tuple(grads[x] if x in grads else Value(0.0) for x in inputs)
+    grads = _chain_rule(order, output, 1.0, ops.FLOAT_MATH, lambda v: v.data)
     return tuple(grads.get(x, 0.0) for x in inputs)
 
 
-def _gradients(root, seed, math_namespace, number):
-    """{node: d(root)/d(node)} with the derivatives evaluated on ``number(node)``."""
+def _as_inputs(inputs) -> list:
+    if isinstance(inputs, Value):
+        return [inputs]
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__}, not a Value")
+    return inputs
+
+
+def _chain_rule(order, root, seed, m, number) -> dict:
+    """{node: d(root)/d(node)} for the nodes a non-zero gradient reaches.
+
+    `m` and `number` say what the derivatives are evaluated on: floats (`number` gives a
+    node's data) or Values (`number` gives the node itself, and the result is a graph).
+    """
+    on_floats = m is ops.FLOAT_MATH
     grads = {root: seed}
-    for node in reversed(topological_order(root)):
+    for node in reversed(order):
         op = node._op
         g = grads.get(node)
         if op is None or g is None:
             continue
-        parents = node.parents
+        g_number = g if on_floats else g.data
+        if g_number == 0.0 and on_floats:
+            continue  # zero stops: nothing to add, nothing to evaluate
         x = number(node._a)
-        y = number(node._b) if op.arity == 2 else node._b
-        out = number(node)
+        y = number(node._b) if node._b is not None else None
         try:
-            for parent, d in zip(parents, op.derivatives):
-                term = g * d(math_namespace, x, y, out)
-                grads[parent] = grads[parent] + term if parent in grads else term
-        except (ZeroDivisionError, OverflowError, ValueError) as error:
-            raise _derivative_error(node, error) from error
+            terms = [g * d for d in op.local_derivatives(m, x, y, number(node), node._param)]
+        except (ArithmeticError, ValueError) as error:
+            if g_number == 0.0:
+                continue  # zero stops, also in a graph: 0 times undefined counts as 0
+            raise _derivative_error(node, f"is not finite there ({error})", error) from None
+        if on_floats and not all(map(math.isfinite, terms)):
+            reason = f"times the gradient {g!r} that reaches it overflows a float"
+            raise _derivative_error(node, reason, OverflowError())
+        for parent, term in zip(node.parents, terms):
+            grads[parent] = grads[parent] + term if parent in grads else term
+    if on_floats:
+        for node, g in grads.items():
+            if not math.isfinite(g):
+                raise OverflowError(
+                    f"backward: the gradient reaching {node!r} overflows a float; the graph's "
+                    "values or derivatives are too large, scale them down"
+                )
     return grads
+
+
+def _derivative_error(node, reason, error):
+    op = node._op
+    at = f"x={node._a.data!r}"
+    if node._b is not None:
+        at += f", y={node._b.data!r}"
+    if op.param_name:
+        at += f", {op.param_name}={node._param!r}"
+    formulas = ", ".join(op.formulas(param=node._param))
+    return type(error)(
+        f"backward through {op.name!r} at {at}: the local derivative ({formulas}) {reason}"
+    )

@@ -2,61 +2,117 @@
 
 An `Op` is the single definition of an operation. Its float `forward` runs the eager engine
 (and raises a clear error outside the op's domain); its `array_forward` runs the same
-function over numpy arrays (the batched tape); its `derivatives` give d(out)/d(input) for
-each input and are written with plain arithmetic on the inputs and the output, plus the few
-functions a `MathNamespace` supplies. Evaluated with floats they drive `backward`; with
-Values they build the graph of the gradient (`create_graph=True`); with numpy arrays they
-drive the tape. `formulas` are the same derivatives in print, for diagrams and docs.
+function over numpy arrays (the batched tape). Its `derivatives` give d(out)/d(input), one
+per input, written with plain arithmetic plus the few functions a `MathNamespace` supplies.
+The same rule evaluated on floats drives `backward`; on Values it builds the gradient's own
+graph (``create_graph=True``); on numpy arrays it drives the tape; on `symbolic.Symbol`s
+it prints itself, which is where diagrams and docs get their formulas.
 
-A derivative is called as ``d(m, x, y, out)``: ``m`` is the namespace, ``x`` the first
-input, ``y`` the second input of a binary op or the constant parameter of a unary op
-(None when it has none), and ``out`` the op's result.
+A rule takes, by name, only what it uses:
+
+- ``x`` and ``y``: the op's inputs (``y`` only for ops of two inputs),
+- ``out``: the op's result,
+- the op's constant parameter under its own name (``exponent``, ``slope``),
+- ``m``: the `MathNamespace` (``m.sin``, ``m.sign``, ``m.where``, ...).
+
+A rule that is a plain number (``1.0``) is a constant derivative.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import symbolic
+
+
+@dataclass(frozen=True)
+class MathNamespace:
+    """The non-arithmetic functions that derivative rules use, for one kind of number."""
+
+    name: str
+    sign: Callable  # -1, 0 or 1 (a constant: its own derivative is 0)
+    where: Callable  # where(condition, a, b): a where the condition holds, else b (constants)
+    sin: Callable
+    cos: Callable
+    log: Callable
+    sigmoid: Callable
+
+    def __repr__(self):
+        return f"<MathNamespace {self.name}>"
 
 
 @dataclass(frozen=True)
 class Op:
-    name: str  # shown in graphs and errors: "+", "*", "tanh"
-    arity: int  # how many Value inputs: 1 or 2
+    key: str  # how code and tests name it: "add", "pow_const", "tanh"
+    name: str  # how graphs and errors show it: "+", "**", "tanh"
+    inputs: tuple  # the inputs' names in the rules: ("x", "y") or ("x",)
     forward: Callable  # on floats, with domain checks
-    array_forward: Callable  # the same function on numpy arrays
-    derivatives: tuple  # one d(m, x, y, out) per input
-    formulas: tuple  # one printable derivative per input
-    param: str = ""  # name of a unary op's constant parameter ("exponent"), if any
+    derivatives: tuple  # one rule (a function or a number) per input
+    array_forward: Callable | None = None  # on numpy arrays; None: `forward` works on them
+    param_name: str | None = None  # the constant parameter's name ("exponent"), if any
+    method: str | None = None  # the Value method that applies it ("tanh"); None: an operator
+    commutative: bool = False  # for binary ops: may the inputs be swapped?
+    rule_arguments: tuple = field(init=False, repr=False)  # per rule, the names it takes
+
+    def __post_init__(self):
+        if len(self.derivatives) != len(self.inputs):
+            raise ValueError(f"op {self.key!r}: one derivative rule per input is needed")
+        object.__setattr__(self, "array_forward", self.array_forward or self.forward)
+        allowed = {"m", "out", *self.inputs} | ({self.param_name} if self.param_name else set())
+        arguments = []
+        for k, rule in enumerate(self.derivatives):
+            names = tuple(inspect.signature(rule).parameters) if callable(rule) else ()
+            unknown = [n for n in names if n not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"op {self.key!r}: derivative {k} takes {', '.join(unknown)}; "
+                    f"a rule may take only {', '.join(sorted(allowed))}"
+                )
+            arguments.append(names)
+        object.__setattr__(self, "rule_arguments", tuple(arguments))
 
     def __repr__(self):
-        return f"Op({self.name!r}, arity={self.arity})"
+        return f"Op({self.key!r}, {self.name!r})"
 
-    def describe(self, param=None):
+    @property
+    def arity(self) -> int:
+        return len(self.inputs)
+
+    def local_derivatives(self, m, x, y=None, out=None, param=None) -> tuple:
+        """d(out)/d(input) for each input, evaluated with namespace `m` at this point."""
+        point = {"m": m, "x": x, "y": y, "out": out, self.param_name: param}
+        return tuple(
+            rule(*[point[name] for name in names]) if callable(rule) else rule
+            for rule, names in zip(self.derivatives, self.rule_arguments)
+        )
+
+    def formulas(self, names=None, param=None) -> tuple:
+        """Each derivative as text, generated from its rule.
+
+        `names` maps "x", "y" and "out" to the names to print (default: those letters);
+        `param` is the constant parameter's value (default: its name).
+        """
+        names = {"x": "x", "y": "y", "out": "out", **(names or {})}
+        symbols = {k: symbolic.Symbol(v) for k, v in names.items()}
+        if param is None:
+            param = symbolic.Symbol(self.param_name or "")
+        derivatives = self.local_derivatives(
+            SYMBOL_MATH, symbols["x"], symbols["y"], symbols["out"], param
+        )
+        return tuple(symbolic.as_symbol(d).text for d in derivatives)
+
+    def describe(self, param=None) -> str:
         """A one-line summary such as 'tanh: d/dx = 1 - out²'."""
-        inputs = ("x", "y")[: self.arity]
-        parts = [f"d/d{v} = {f}" for v, f in zip(inputs, self.formulas)]
-        where = f" ({self.param}={param:g})" if self.param and param is not None else ""
+        parts = [f"d/d{v} = {f}" for v, f in zip(self.inputs, self.formulas(param=param))]
+        where = ""
+        if self.param_name and param is not None:
+            where = f" ({self.param_name}={symbolic.constant_text(param)})"
         return f"{self.name}{where}: " + ", ".join(parts)
-
-
-class MathNamespace:
-    """The non-arithmetic functions that derivatives need, for one kind of number."""
-
-    def __init__(self, name, step, sign, sin, cos, log, sigmoid):
-        self.name = name
-        self.step = step  # 1 where x > 0, else 0 (a constant: its own derivative is 0)
-        self.sign = sign  # -1, 0 or 1 (a constant)
-        self.sin = sin
-        self.cos = cos
-        self.log = log
-        self.sigmoid = sigmoid
-
-    def __repr__(self):
-        return f"<MathNamespace {self.name}>"
 
 
 # Forward functions on floats. Each raises at the op itself, naming it and the value.
@@ -72,19 +128,19 @@ def _div(x, y):
     return x / y
 
 
-def _pow_const(x, c):
-    if x == 0.0 and c < 0:
+def _pow_const(x, exponent):
+    if x == 0.0 and exponent < 0:
         raise ZeroDivisionError(
-            f"'**': 0.0 ** {c!r} is a division by zero; keep the base away from zero"
+            f"'**': 0.0 ** {exponent!r} is a division by zero; keep the base away from zero"
         )
-    if x < 0.0 and not float(c).is_integer():
+    if x < 0.0 and not float(exponent).is_integer():
         raise ValueError(
-            f"'**': negative base {_fmt(x)} with non-integer exponent {c!r} is not real"
+            f"'**': negative base {_fmt(x)} with non-integer exponent {exponent!r} is not real"
         )
     try:
-        return x**c
+        return x**exponent
     except OverflowError:
-        raise OverflowError(f"'**': {_fmt(x)} ** {c!r} overflows a float") from None
+        raise OverflowError(f"'**': {_fmt(x)} ** {exponent!r} overflows a float") from None
 
 
 def _pow(x, y):
@@ -151,79 +207,70 @@ def _leaky_relu(x, slope):
     return x if x > 0.0 else slope * x
 
 
-def _step(x):
-    return 1.0 if x > 0.0 else 0.0
-
-
 def _sign(x):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
+def _pow_const_derivative(x, exponent):
+    if exponent == 0:  # x ** 0 is the constant 1; its rule must not divide by x (x = 0)
+        return 0.0
+    return exponent * x ** (exponent - 1)
+
+
 FLOAT_MATH = MathNamespace(
-    "float", _step, _sign, math.sin, math.cos, math.log, _sigmoid
+    "float", _sign, lambda c, a, b: a if c else b, math.sin, math.cos, math.log, _sigmoid
 )
 ARRAY_MATH = MathNamespace(
-    "array",
-    lambda x: (x > 0).astype(float),
-    np.sign,
-    np.sin,
-    np.cos,
-    np.log,
-    _array_sigmoid,
+    "array", np.sign, lambda c, a, b: np.where(c, a, b), np.sin, np.cos, np.log, _array_sigmoid
+)
+SYMBOL_MATH = MathNamespace(
+    "symbol", symbolic.function("sign"), symbolic.where, symbolic.function("sin"),
+    symbolic.function("cos"), symbolic.function("log"), symbolic.function("sigmoid"),
 )
 
-
-def _op(name, arity, forward, derivatives, formulas, array_forward=None, param=""):
-    return Op(name, arity, forward, array_forward or forward, derivatives, formulas, param)
-
+_XY, _X = ("x", "y"), ("x",)
 
 # fmt: off
-ADD = _op("+", 2, lambda x, y: x + y,
-          (lambda m, x, y, out: 1.0, lambda m, x, y, out: 1.0), ("1", "1"))
-SUB = _op("-", 2, lambda x, y: x - y,
-          (lambda m, x, y, out: 1.0, lambda m, x, y, out: -1.0), ("1", "-1"))
-MUL = _op("*", 2, lambda x, y: x * y,
-          (lambda m, x, y, out: y, lambda m, x, y, out: x), ("y", "x"))
-DIV = _op("/", 2, _div,
-          (lambda m, x, y, out: 1.0 / y, lambda m, x, y, out: -x / (y * y)),
-          ("1/y", "-x/y²"), array_forward=lambda x, y: x / y)
-POW = _op("**", 2, _pow,
-          (lambda m, x, y, out: y * x ** (y - 1.0), lambda m, x, y, out: out * m.log(x)),
-          ("y·x^(y-1)", "out·log(x)"), array_forward=np.power)
-POW_CONST = _op("**", 1, _pow_const,
-                (lambda m, x, c, out: c * x ** (c - 1.0) if c != 0.0 else 0.0,), ("c·x^(c-1)",),
-                array_forward=np.power, param="c")
-NEG = _op("neg", 1, lambda x: -x, (lambda m, x, y, out: -1.0,), ("-1",))
-ABS = _op("abs", 1, abs, (lambda m, x, y, out: m.sign(x),), ("sign(x)",),
-          array_forward=np.abs)
-EXP = _op("exp", 1, _exp, (lambda m, x, y, out: out,), ("out",), array_forward=np.exp)
-LOG = _op("log", 1, _log, (lambda m, x, y, out: 1.0 / x,), ("1/x",), array_forward=np.log)
-SQRT = _op("sqrt", 1, _sqrt, (lambda m, x, y, out: 0.5 / out,), ("1/(2·out)",),
-           array_forward=np.sqrt)
-TANH = _op("tanh", 1, math.tanh, (lambda m, x, y, out: 1.0 - out * out,), ("1 - out²",),
-           array_forward=np.tanh)
-SIGMOID = _op("sigmoid", 1, _sigmoid, (lambda m, x, y, out: out * (1.0 - out),),
-              ("out·(1 - out)",), array_forward=_array_sigmoid)
-RELU = _op("relu", 1, _relu, (lambda m, x, y, out: m.step(x),), ("1 if x > 0 else 0",),
-           array_forward=lambda x: np.maximum(x, 0.0))
-LEAKY_RELU = _op("leaky_relu", 1, _leaky_relu,
-                 (lambda m, x, s, out: s + (1.0 - s) * m.step(x),), ("1 if x > 0 else slope",),
-                 array_forward=lambda x, s: np.where(x > 0, x, s * x), param="slope")
-SOFTPLUS = _op("softplus", 1, _softplus, (lambda m, x, y, out: m.sigmoid(x),),
-               ("sigmoid(x)",), array_forward=_array_softplus)
-SIN = _op("sin", 1, math.sin, (lambda m, x, y, out: m.cos(x),), ("cos(x)",),
-          array_forward=np.sin)
-COS = _op("cos", 1, math.cos, (lambda m, x, y, out: -m.sin(x),), ("-sin(x)",),
-          array_forward=np.cos)
+ADD = Op("add", "+", _XY, lambda x, y: x + y, (1.0, 1.0), commutative=True)
+SUB = Op("sub", "-", _XY, lambda x, y: x - y, (1.0, -1.0))
+MUL = Op("mul", "*", _XY, lambda x, y: x * y, (lambda y: y, lambda x: x), commutative=True)
+DIV = Op("div", "/", _XY, _div, (lambda y: 1.0 / y, lambda y, out: -out / y),
+         array_forward=lambda x, y: x / y)
+POW = Op("pow", "**", _XY, _pow,
+         (lambda x, y: y * x ** (y - 1.0), lambda m, x, out: out * m.log(x)),
+         array_forward=np.power)
+POW_CONST = Op("pow_const", "**", _X, _pow_const, (_pow_const_derivative,),
+               array_forward=np.power, param_name="exponent")
+NEG = Op("neg", "neg", _X, lambda x: -x, (-1.0,))
+ABS = Op("abs", "abs", _X, abs, (lambda m, x: m.sign(x),), array_forward=np.abs)
+EXP = Op("exp", "exp", _X, _exp, (lambda out: out,), array_forward=np.exp, method="exp")
+LOG = Op("log", "log", _X, _log, (lambda x: 1.0 / x,), array_forward=np.log, method="log")
+SQRT = Op("sqrt", "sqrt", _X, _sqrt, (lambda out: 0.5 / out,), array_forward=np.sqrt,
+          method="sqrt")
+TANH = Op("tanh", "tanh", _X, math.tanh, (lambda out: 1.0 - out * out,), array_forward=np.tanh,
+          method="tanh")
+SIGMOID = Op("sigmoid", "sigmoid", _X, _sigmoid, (lambda out: out * (1.0 - out),),
+             array_forward=_array_sigmoid, method="sigmoid")
+RELU = Op("relu", "relu", _X, _relu, (lambda m, x: m.where(x > 0.0, 1.0, 0.0),),
+          array_forward=lambda x: np.maximum(x, 0.0), method="relu")
+LEAKY_RELU = Op("leaky_relu", "leaky_relu", _X, _leaky_relu,
+                (lambda m, x, negative_slope: m.where(x > 0.0, 1.0, negative_slope),),
+                array_forward=lambda x, slope: np.where(x > 0, x, slope * x),
+                param_name="negative_slope", method="leaky_relu")
+SOFTPLUS = Op("softplus", "softplus", _X, _softplus, (lambda m, x: m.sigmoid(x),),
+              array_forward=_array_softplus, method="softplus")
+SIN = Op("sin", "sin", _X, math.sin, (lambda m, x: m.cos(x),), array_forward=np.sin,
+         method="sin")
+COS = Op("cos", "cos", _X, math.cos, (lambda m, x: -m.sin(x),), array_forward=np.cos,
+         method="cos")
 # fmt: on
 
 OPS = {
-    key: op
-    for key, op in [
-        ("add", ADD), ("sub", SUB), ("mul", MUL), ("div", DIV), ("pow", POW),
-        ("pow_const", POW_CONST), ("neg", NEG), ("abs", ABS), ("exp", EXP), ("log", LOG),
-        ("sqrt", SQRT), ("tanh", TANH), ("sigmoid", SIGMOID), ("relu", RELU),
-        ("leaky_relu", LEAKY_RELU), ("softplus", SOFTPLUS), ("sin", SIN), ("cos", COS),
-    ]
+    op.key: op
+    for op in (ADD, SUB, MUL, DIV, POW, POW_CONST, NEG, ABS, EXP, LOG, SQRT, TANH, SIGMOID,
+               RELU, LEAKY_RELU, SOFTPLUS, SIN, COS)
 }
-"""Every op by a stable key; iterate it to test, document or compile all of them."""
+"""Every op by its key; iterate it to test, document or compile all of them."""
+
+FUNCTIONS = {op.method: op for op in OPS.values() if op.method} | {"abs": ABS}
+"""The ops a user calls by name, ``x.tanh()`` or ``abs(x)``: what the CLI and plots offer."""

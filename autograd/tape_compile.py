@@ -175,7 +175,7 @@ def _count(roles):
 def _describe(group):
     if group[1] == "sum":
         return f"sums of {len(group[2])} terms"
-    where = f" ({group[1].param}={group[2]:g})" if group[1].param else ""
+    where = f" ({group[1].param_name}={group[2]:g})" if group[1].param_name else ""
     return f"{len(group[3][0])} x {group[1].name!r}{where}"
 
 

@@ -89,8 +89,9 @@ def _forward(program, buffers, examples, lo, eager):
                     x.reshape(-1, g.terms, width).sum(axis=1, out=V[g.rows])
                     saved.append(None)
                     continue
-                y = _gather(V, g.operands[1], into[1]) if g.op.arity == 2 else g.param
-                V[g.rows] = g.op.array_forward(x) if y is None else g.op.array_forward(x, y)
+                y = _gather(V, g.operands[1], into[1]) if g.op.arity == 2 else None
+                params = (y,) if y is not None else (g.param,) if g.param is not None else ()
+                V[g.rows] = g.op.array_forward(x, *params)
                 saved.append((x, y))
         except FloatingPointError as error:
             _explain_forward_error(program, g, V, width, examples, lo, eager, error)
@@ -123,9 +124,9 @@ def _derivatives(program, V, D, saved):
             if xy is None:
                 continue  # a sum: every derivative is 1, set when the buffers were made
             x, y = xy
-            out = V[g.rows]
-            for d, rows in zip(g.op.derivatives, g.edges):
-                D[rows] = d(_ARRAY, x, y, out)
+            derivatives = g.op.local_derivatives(_ARRAY, x, y, V[g.rows], g.param)
+            for d, rows in zip(derivatives, g.edges):
+                D[rows] = d
 
 
 def _redo_non_finite(program, G, examples, lo, weight, eager):

@@ -16,9 +16,16 @@ import numpy as np
 from . import ops
 from .grad_mode import _mode
 
-_isfinite = math.isfinite
-_new = object.__new__
 _REAL = (numbers.Real, np.bool_)
+
+
+class _NotRecorded:
+    def __repr__(self):
+        return "NOT_RECORDED"
+
+
+NOT_RECORDED = _NotRecorded()
+"""The first input of a Value computed inside no_grad(): its inputs were not recorded."""
 
 
 def _check_number(data, what="Value()"):
@@ -37,7 +44,7 @@ def _check_number(data, what="Value()"):
         number = float(data)
     except OverflowError:
         raise ValueError(f"{what}: {data!r} is too large for a float") from None
-    if not _isfinite(number):
+    if not math.isfinite(number):
         raise ValueError(f"{what} takes a finite number, got {number!r}")
     return number
 
@@ -45,11 +52,11 @@ def _check_number(data, what="Value()"):
 class Value:
     """A scalar in a computation graph. ``Value(2.0, label="a")``."""
 
-    __slots__ = ("data", "grad", "label", "_op", "_a", "_b")
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_param")
     __array_ufunc__ = None  # numpy defers to our reflected operators: np.float64(2) * v is a Value
 
     def __init__(self, data, label=""):
-        if type(data) is not float or not _isfinite(data):
+        if type(data) is not float or not math.isfinite(data):
             data = _check_number(data)
         if type(label) is not str:
             raise TypeError(f"label must be a str, got {type(label).__name__}: {label!r}")
@@ -57,8 +64,9 @@ class Value:
         self.grad = 0.0
         self.label = label
         self._op = None  # the ops.Op that made this Value; None for a leaf
-        self._a = None  # first input
-        self._b = None  # second input, or a unary op's constant parameter
+        self._a = None  # its first input (NOT_RECORDED if made inside no_grad())
+        self._b = None  # its second input, for ops of two inputs
+        self._param = None  # the op's constant parameter (the 3 of x ** 3), if it has one
 
     # --- the graph, read-only ---------------------------------------------------------
 
@@ -68,22 +76,21 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     @property
-    def operation(self):
-        """The `ops.Op` that made this Value (its derivatives and formulas), or None."""
+    def grad_fn(self):
+        """The `ops.Op` that made this Value (its derivatives and formulas); None for a leaf."""
         return self._op
 
     @property
     def param(self):
-        """The constant parameter of a unary op (the exponent of ``x ** 3``), else None."""
-        return self._b if self._op is not None and self._op.arity == 1 else None
+        """The op's constant parameter (the exponent of ``x ** 3``), else None."""
+        return self._param
 
     @property
     def parents(self) -> tuple:
         """The Values this one was computed from, in argument order; () for a leaf."""
-        op = self._op
-        if op is None:
+        if self._op is None:
             return ()
-        return (self._a, self._b) if op.arity == 2 else (self._a,)
+        return (self._a,) if self._b is None else (self._a, self._b)
 
     @property
     def is_leaf(self) -> bool:
@@ -91,12 +98,10 @@ class Value:
 
     def local_gradients(self) -> tuple:
         """d(self)/d(parent) for each parent, as floats: the factors the chain rule multiplies."""
-        op = self._op
-        if op is None:
+        if self._op is None:
             return ()
-        y = self._b.data if op.arity == 2 else self._b
-        x = self._a.data
-        return tuple(d(ops.FLOAT_MATH, x, y, self.data) for d in op.derivatives)
+        y = self._b.data if self._b is not None else None
+        return self._op.local_derivatives(ops.FLOAT_MATH, self._a.data, y, self.data, self._param)
 
     # --- differentiation ----------------------------------------------------------------
 
@@ -142,51 +147,26 @@ class Value:
             return _binary(ops.POW, self, exponent)
         if not isinstance(exponent, _REAL):
             return NotImplemented
-        return _unary(ops.POW_CONST, self, _check_number(exponent, "the exponent of **"))
+        return _apply(ops.POW_CONST, self, param=_check_number(exponent, "the exponent of **"))
 
     def __rpow__(self, base):
         return _binary(ops.POW, base, self)
 
     def __neg__(self):
-        return _unary(ops.NEG, self)
+        return _apply(ops.NEG, self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _unary(ops.ABS, self)
+        return _apply(ops.ABS, self)
 
-    # --- functions ---------------------------------------------------------------------
-
-    def exp(self):
-        return _unary(ops.EXP, self)
-
-    def log(self):
-        return _unary(ops.LOG, self)
-
-    def sqrt(self):
-        return _unary(ops.SQRT, self)
-
-    def tanh(self):
-        return _unary(ops.TANH, self)
-
-    def sigmoid(self):
-        return _unary(ops.SIGMOID, self)
-
-    def relu(self):
-        return _unary(ops.RELU, self)
+    # --- functions: exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos ---------------
+    # are made from the op table (`ops.FUNCTIONS`) below the class, one method per op.
 
     def leaky_relu(self, negative_slope=0.01):
-        return _unary(ops.LEAKY_RELU, self, _check_number(negative_slope, "negative_slope"))
-
-    def softplus(self):
-        return _unary(ops.SOFTPLUS, self)
-
-    def sin(self):
-        return _unary(ops.SIN, self)
-
-    def cos(self):
-        return _unary(ops.COS, self)
+        slope = _check_number(negative_slope, "negative_slope")
+        return _apply(ops.LEAKY_RELU, self, slope)
 
     # --- comparisons and conversions (on data; equality stays identity, for dicts) -----
 
@@ -233,22 +213,36 @@ def _data(x):
     return x.data if isinstance(x, Value) else x
 
 
-def _result(op, data, a, b):
-    if not _isfinite(data):
-        inputs = f"{a.data!r}" if b is None else f"{a.data!r}, {_data(b)!r}"
-        raise OverflowError(
-            f"{op.name!r}: the result of {op.name}({inputs}) is {data!r}, outside the float "
-            "range; scale the inputs down"
-        )
-    out = _new(Value)
+def _result(op, data, a, b=None, param=None):
+    """The Value `op` computed: with its inputs recorded, unless inside no_grad()."""
+    if not math.isfinite(data):
+        raise _not_finite_error(op, data, a, b)
+    out = Value.__new__(Value)  # skips __init__'s checks: data is a finite float here
     out.data = data
     out.grad = 0.0
     out.label = ""
     if _mode.enabled:
-        out._op, out._a, out._b = op, a, b
+        out._op, out._a, out._b, out._param = op, a, b, param
     else:
-        out._op = out._a = out._b = None
+        out._op, out._a, out._b, out._param = None, NOT_RECORDED, None, None
     return out
+
+
+def _not_finite_error(op, data, a, b):
+    inputs = [a.data] if b is None else [a.data, b.data]
+    for x in inputs:
+        if not math.isfinite(x):
+            return ValueError(
+                f"{op.name!r}: an input holds {x!r}; a Value's data must be finite "
+                "(was .data assigned by hand?)"
+            )
+    listed = ", ".join(map(repr, inputs))
+    if math.isnan(data):
+        return ValueError(f"{op.name!r}: {op.name}({listed}) is undefined (nan)")
+    return OverflowError(
+        f"{op.name!r}: the result of {op.name}({listed}) is {data!r}, outside the float "
+        "range; scale the inputs down"
+    )
 
 
 def _as_value(x):
@@ -259,26 +253,39 @@ def _as_value(x):
 
 
 def _binary(op, a, b):
-    if type(a) is not Value and (a := _as_value(a)) is None:
-        return NotImplemented
-    if type(b) is not Value and (b := _as_value(b)) is None:
+    a, b = _as_value(a), _as_value(b)
+    if a is None or b is None:
         return NotImplemented
     return _result(op, op.forward(a.data, b.data), a, b)
 
 
-def _unary(op, a, param=None):
+def _apply(op, a, param=None):
     data = op.forward(a.data) if param is None else op.forward(a.data, param)
-    return _result(op, data, a, param)
+    return _result(op, data, a, param=param)
+
+
+def _method(op):
+    def method(self):
+        return _apply(op, self)
+
+    method.__name__ = method.__qualname__ = op.method
+    method.__doc__ = f"{op.method}(self), recorded in the graph. {op.describe()}"
+    return method
+
+
+for _op in ops.FUNCTIONS.values():
+    if _op.method and not _op.param_name:  # ops with a parameter have their own method
+        setattr(Value, _op.method, _method(_op))
 
 
 VALUE_MATH = ops.MathNamespace(
     "Value",
-    step=lambda x: Value(ops.FLOAT_MATH.step(x.data)),
-    sign=lambda x: Value(ops.FLOAT_MATH.sign(x.data)),
-    sin=Value.sin,
-    cos=Value.cos,
-    log=Value.log,
-    sigmoid=Value.sigmoid,
+    sign=lambda x: ops.FLOAT_MATH.sign(x.data),  # a constant, so a number
+    where=lambda condition, a, b: a if condition else b,
+    sin=lambda x: _apply(ops.SIN, x),
+    cos=lambda x: _apply(ops.COS, x),
+    log=lambda x: _apply(ops.LOG, x),
+    sigmoid=lambda x: _apply(ops.SIGMOID, x),
 )
 """The derivatives' functions on Values, so a derivative builds a graph of its own."""
 

@@ -64,7 +64,7 @@ def test_infinite_derivative_is_reported_by_backward_not_returned():
     y = x.sqrt()
     with pytest.raises(ZeroDivisionError, match=r"sqrt.*x=0\.0"):
         y.backward()
-    with pytest.raises(ZeroDivisionError, match=r"\*\*.*c=0\.5"):
+    with pytest.raises(ZeroDivisionError, match=r"\*\*.*exponent=0\.5"):
         grad(x**0.5, [x])
 
 
@@ -81,9 +81,9 @@ def test_a_failed_backward_leaves_every_grad_as_it_was():
 def test_gradient_overflow_is_reported_not_stored():
     w = Value(1e-300, label="w")
     out = w.log() * 1e300  # finite (about -6.9e302), but d(out)/dw = 1e300 / 1e-300
-    with pytest.raises(OverflowError, match="w.*overflowed"):
+    with pytest.raises(OverflowError, match=r"'log' at x=1e-300.*overflows"):
         out.backward()
     assert w.grad == 0.0  # not inf
     hidden = Value(1e-300) * 1.0  # a computed node whose gradient overflows
-    with pytest.raises(OverflowError, match=r"op='\*'.*overflowed"):
+    with pytest.raises(OverflowError, match=r"'log'.*overflows"):
         (hidden.log() * 1e300).backward()

@@ -37,11 +37,18 @@ def test_every_op_has_a_test_case():
 @pytest.mark.parametrize("key", sorted(ops.OPS))
 def test_op_table_entries_are_complete(key):
     op = ops.OPS[key]
-    assert op.arity in (1, 2)
-    assert len(op.derivatives) == len(op.formulas) == op.arity
-    assert all(isinstance(f, str) and f for f in op.formulas)
+    assert op.key == key and op.inputs in (("x",), ("x", "y"))
+    assert len(op.derivatives) == len(op.formulas()) == op.arity
+    assert all(isinstance(f, str) and f for f in op.formulas())
     summary = op.describe(2.0)
-    assert summary.startswith(op.name) and all(f in summary for f in op.formulas)
+    assert summary.startswith(op.name) and all(f in summary for f in op.formulas(param=2.0))
+
+
+def test_a_rule_may_take_only_the_names_of_its_op():
+    with pytest.raises(ValueError, match="takes z"):
+        ops.Op("bad", "bad", ("x",), abs, (lambda z: z,))
+    with pytest.raises(ValueError, match="one derivative rule per input"):
+        ops.Op("bad", "bad", ("x", "y"), abs, (1.0,))
 
 
 @pytest.mark.parametrize("name, fn, domain", ALL_CASES, ids=IDS)
@@ -90,27 +97,26 @@ def test_float_array_and_value_evaluations_agree(key, data):
     op = ops.OPS[key]
     xs = [data.draw(s) for s in CASES[key].domain]
     param = {"pow_const": 3.0, "leaky_relu": 0.2}.get(key)
-    float_args = xs if op.arity == 2 else xs + ([param] if param is not None else [])
-    array_args = [np.array([x, x]) for x in xs] + ([param] if op.arity == 1 and param else [])
-    out = op.forward(*float_args)
-    np.testing.assert_allclose(op.array_forward(*array_args), [out, out], rtol=1e-14)
+    extra = [param] if param is not None else []
+    out = op.forward(*xs, *extra)
+    arrays = [np.array([x, x]) for x in xs]
+    np.testing.assert_allclose(op.array_forward(*arrays, *extra), [out, out], rtol=1e-14)
 
-    y = xs[1] if op.arity == 2 else param
-    ay = array_args[1] if op.arity == 2 else param
+    def second(inputs):
+        return inputs[1] if op.arity == 2 else None
+
     values = [Value(x) for x in xs]
-    vy = values[1] if op.arity == 2 else param
     vout = CASES[key].ours(*values)
     assert vout.data == pytest.approx(out, rel=1e-14)
-    for d in op.derivatives:
-        expected = d(ops.FLOAT_MATH, xs[0], y, out)
-        on_arrays = d(ops.ARRAY_MATH, array_args[0], ay, np.array([out, out]))
-        np.testing.assert_allclose(np.broadcast_to(on_arrays, (2,)), expected, rtol=1e-14)
-        on_values = d(VALUE_MATH, values[0], vy, vout)
-        on_values = on_values.data if isinstance(on_values, Value) else on_values
-        assert on_values == pytest.approx(expected, rel=1e-14)
-    assert vout.local_gradients() == pytest.approx(
-        [d(ops.FLOAT_MATH, xs[0], y, out) for d in op.derivatives], rel=1e-14
+    expected = op.local_derivatives(ops.FLOAT_MATH, xs[0], second(xs), out, param)
+    on_arrays = op.local_derivatives(
+        ops.ARRAY_MATH, arrays[0], second(arrays), np.array([out, out]), param
     )
+    on_values = op.local_derivatives(VALUE_MATH, values[0], second(values), vout, param)
+    for e, a, v in zip(expected, on_arrays, on_values):
+        np.testing.assert_allclose(np.broadcast_to(a, (2,)), e, rtol=1e-14)
+        assert (v.data if isinstance(v, Value) else v) == pytest.approx(e, rel=1e-14)
+    assert vout.local_gradients() == pytest.approx(expected, rel=1e-14)
 
 
 def test_known_derivatives_by_hand():

@@ -27,8 +27,6 @@ from .style import (
 )
 
 MODES = ("forward", "backward", "both")
-_NONCOMMUTATIVE = {"-", "/", "**"}
-_ARG_NAMES = ("x", "y")
 
 
 def check_mode(mode):
@@ -180,18 +178,18 @@ def _value_rows(node, painter):
 
 
 def _op_rows(node):
-    op = node.operation
+    op = node.grad_fn
     rows = [Row(op.name, bold=True)]
-    if op.param and node.param is not None:
-        rows.append(Row(f"{op.param}={fmt(node.param)}"))
+    if op.param_name and node.param is not None:
+        rows.append(Row(f"{op.param_name}={fmt(node.param)}"))
     return rows
 
 
 def _edge_rows(node, k, painter):
-    op = node.operation
+    op = node.grad_fn
     if not painter.show_grad:
-        if op.arity == 2 and op.name in _NONCOMMUTATIVE:
-            return [Row(_ARG_NAMES[k])]
+        if op.arity == 2 and not op.commutative:
+            return [Row(op.inputs[k])]
         return []
     width = painter.edge_width(node, k)
     if painter.known(node):
@@ -199,7 +197,8 @@ def _edge_rows(node, k, painter):
         number = "undefined" if local is None else fmt(local)
     else:
         local, number = None, "?"
-    rows = [Row(f"∂out/∂{_ARG_NAMES[k]} = {op.formulas[k]} = {number}", EDGE_TEXT, width=width)]
+    formula = op.formulas(param=node.param)[k]
+    rows = [Row(f"∂out/∂{op.inputs[k]} = {formula} = {number}", EDGE_TEXT, width=width)]
     g = painter.passed_back(node)
     if g is not None and local is not None:
         rows.append(Row(f"grad += {fmt(g)} × {fmt(local)} = {fmt(g * local)}", width=width))

@@ -24,9 +24,7 @@ from .render import image_format
 
 BLUE, ORANGE, VERMILLION, GREEN, PURPLE = "#0072b2", "#e69f00", "#d55e00", "#009e73", "#cc79a7"
 CLASS_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D"), (VERMILLION, "v")]
-UNARY = sorted(key for key, op in ops.OPS.items() if op.arity == 1 and not op.param) + [
-    "leaky_relu"
-]
+UNARY = sorted(ops.FUNCTIONS)
 
 
 def _figure():
@@ -53,11 +51,9 @@ def _activation(fn):
     if fn not in UNARY:
         raise ValueError(f"unknown activation {fn!r}; use one of {', '.join(UNARY)} "
                          "or a function that takes and returns a Value")
-    method = getattr(Value, fn, None) or (abs if fn == "abs" else None)
-    if fn == "neg":
-        method = Value.__neg__
-    op = ops.OPS[fn]
-    return fn, method, op.describe(0.01 if op.param else None)
+    op = ops.FUNCTIONS[fn]
+    method = abs if op is ops.ABS else getattr(Value, op.method)
+    return fn, method, op.describe(0.01 if op.param_name else None)
 
 
 def plot_activation(fn="tanh", x_range=(-4.0, 4.0), points=401, ax=None):

@@ -47,10 +47,10 @@ def _names(order):
             names[node] = fmt(node.data)
         else:
             args = [names[p] if len(names[p]) <= 14 else "(…)" for p in node.parents]
-            op = node.operation
+            op = node.grad_fn
             if op.arity == 2:
                 names[node] = f"{args[0]} {op.name} {args[1]}"
-            elif op.param:
+            elif op.param_name:
                 names[node] = f"{op.name}({args[0]}, {fmt(node.param)})"
             else:
                 names[node] = f"{op.name}({args[0]})"
@@ -125,7 +125,7 @@ class Stepper:
                 text = f"{name} = {fmt(node.data)} ({kind})"
             else:
                 args = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in node.parents)
-                text = f"{name} = {fmt(node.data)}   [{node.operation.name} of {args}]"
+                text = f"{name} = {fmt(node.data)}   [{node.grad_fn.name} of {args}]"
             steps.append(Step(i, "forward", node, f"forward {i + 1}/{n}: {text}"))
         for j, node in enumerate(reversed(self.order)):
             grads, terms, _ = self._history[j]
@@ -232,11 +232,11 @@ class _FramePainter(Painter):
         return self.grads.get(node) if node in self.processed else None
 
     def edge_width(self, node, k):
-        op = node.operation
+        op = node.grad_fn
         d = self.s._locals[node][k]
         g = self.s._history[-1][0].get(node, 0.0)
         longest = max(
-            f"∂out/∂x = {op.formulas[k]} = {fmt(d)}",
+            f"∂out/∂x = {op.formulas(param=node.param)[k]} = {fmt(d)}",
             f"grad += {fmt(g)} × {fmt(d)} = {fmt(g * d) if d is not None else '?'}",
             key=len,
         )
