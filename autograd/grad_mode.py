@@ -7,7 +7,9 @@ import threading
 
 
 class _GradMode(threading.local):
-    enabled = True
+    def __init__(self):
+        self.enabled = True
+        self.saved = []  # the modes to restore as this thread leaves its `with` blocks
 
 
 _mode = _GradMode()
@@ -23,12 +25,13 @@ class _GradModeGuard:
     mode = True
 
     def __enter__(self):
-        self.__dict__.setdefault("_saved", []).append(_mode.enabled)
+        # saved per thread, not on self: one guard object may be entered by many threads
+        _mode.saved.append(_mode.enabled)
         _mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self._saved.pop()
+        _mode.enabled = _mode.saved.pop()
         return False
 
     def __call__(self, fn):
