@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .nested import flatten, shape
 from .value import Value
 
 
@@ -88,17 +89,18 @@ def as_outputs(result, has_aux):
 
 
 def _flatten_values(x, what):
-    if isinstance(x, Value):
-        return [x], ()
-    if isinstance(x, (list, tuple)) and x:
-        parts = [_flatten_values(item, what) for item in x]
-        if any(shape != parts[0][1] for _, shape in parts):
-            raise ValueError(f"trace(): {what} is ragged; its items must all have one shape")
-        return [v for values, _ in parts for v in values], (len(x), *parts[0][1])
-    raise TypeError(
-        f"trace(): {what} must be a Value or a (nested) list of Values, "
-        f"got {type(x).__name__}: {x!r}"
-    )
+    """x's Values in row order and x's shape; x must be a Value or a nest of Values."""
+    try:
+        dims = shape(x, f"trace(): {what}")  # a ValueError says if it is ragged
+        values = flatten(x)
+    except TypeError:
+        values = None
+    if not values or 0 in dims or not all(isinstance(v, Value) for v in values):
+        raise TypeError(
+            f"trace(): {what} must be a Value or a (nested) list of Values, "
+            f"got {type(x).__name__}: {x!r}"
+        )
+    return values, dims
 
 
 def as_static(static, example):

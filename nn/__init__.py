@@ -23,7 +23,6 @@ from . import (
     regularization,
     serialization,
 )
-from .backends import register_backend
 from .callbacks import Callback, EarlyStopping
 from .layers import MLP, Activation, Layer, Neuron, Sequential
 from .metrics import accuracy
@@ -35,7 +34,7 @@ from .training import Trainer, fit
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout",
     "GaussianNoise", "BatchNorm", "BatchNorm1d", "LayerNorm", "EarlyStopping", "Callback",
-    "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit", "register_backend",
+    "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit",
     "functional", "losses", "regularization", "init", "optim", "data", "metrics",
     "callbacks", "backends", "serialization", "diagnostics",
 ]

@@ -5,18 +5,18 @@ the whole batch with the scalar engine, takes ``loss_fn(outputs, targets)`` (mea
 batch), adds ``penalty(model)`` and back-propagates. `TapeBackend` (``fit(...,
 backend="tape")``) has the same two methods: it traces ``loss_fn(model(x), y)`` for one
 example with ``autograd.tape``, replays it for the whole batch and leaves each parameter's
-``.grad`` equal to what the eager backend would give. Other backends plug in by name with
-`register_backend`.
+``.grad`` equal to what the eager backend would give. `fit` and `Trainer` take
+``backend="eager"`` or ``"tape"``, or any object with these two methods.
 """
 
 from __future__ import annotations
 
 from autograd import no_grad
+from autograd.nested import to_numpy
 
-from ._nested import to_numpy
 from .tape_backend import TapeBackend
 
-__all__ = ["EagerBackend", "TapeBackend", "BACKENDS", "register_backend", "get_backend"]
+__all__ = ["EagerBackend", "TapeBackend"]
 
 
 class EagerBackend:
@@ -42,22 +42,3 @@ class EagerBackend:
             loss = loss_fn(outputs, y) if loss_fn is not None else None
         return (loss.data if loss is not None else None), to_numpy(outputs)
 
-
-BACKENDS = {"eager": EagerBackend, "tape": TapeBackend}
-
-
-def register_backend(name: str, factory) -> None:
-    """Make ``backend=name`` available to `fit` and `Trainer`; factory() returns a backend."""
-    BACKENDS[name] = factory
-
-
-def get_backend(backend):
-    """A backend from its name, or the object itself if it has train_step and evaluate."""
-    if isinstance(backend, str):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
-        return BACKENDS[backend]()
-    if hasattr(backend, "train_step") and hasattr(backend, "evaluate"):
-        return backend
-    raise TypeError(f"backend must be a name or an object with train_step and evaluate, "
-                    f"got {backend!r}")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Value, no_grad
+from autograd.nested import to_numpy
 
-from ._nested import to_numpy
 from .module import Module, training_mode
 
 __all__ = ["layer_outputs", "dead_units", "mean_abs_grad"]

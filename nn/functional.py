@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 
 from autograd import Value
-
-from ._nested import as_nested, as_value, is_scalar, map_nested, total
+from autograd.nested import as_nested, as_value, is_scalar, map_nested, total
 
 __all__ = [
     "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity", "softmax", "log_softmax",

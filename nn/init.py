@@ -17,8 +17,7 @@ import math
 import numpy as np
 
 from autograd import Value
-
-from ._nested import flatten, shape
+from autograd.nested import flatten, shape
 
 __all__ = [
     "calculate_gain", "zeros", "ones", "constant", "uniform", "normal", "xavier_uniform",

@@ -11,10 +11,10 @@ batch (a list of examples, or a 2-D numpy array); a batch gives one output per e
 from __future__ import annotations
 
 from autograd import Value
+from autograd.nested import as_example, for_each_example, is_batch, map_nested
 
 from . import functional as F
 from ._checks import positive_int
-from ._nested import as_example, for_each_example, is_batch, map_nested
 from .init import INITIALIZERS, as_rng
 from .module import MODULES, Module, class_key, constructor_arguments
 

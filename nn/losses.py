@@ -16,9 +16,18 @@ import numbers
 import numpy as np
 
 from autograd import Value
+from autograd.nested import (
+    as_nested,
+    as_value,
+    data_of,
+    flatten,
+    is_scalar,
+    shape,
+    total,
+    unflatten,
+)
 
 from . import functional as F
-from ._nested import as_nested, as_value, data_of, flatten, is_scalar, shape, total, unflatten
 
 __all__ = [
     "mse_loss", "l1_loss", "binary_cross_entropy", "bce_with_logits",
@@ -289,6 +298,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         )
     return nll_loss(F.log_softmax(input), target, weight, ignore_index, reduction)
 
+
+# Their targets are class indices, not numbers to compare with the input: the tape backend
+# keeps them static. A user's loss (or a wrapper of one of these) declares the same with
+# ``my_loss.targets = "class_index"``; functools.wraps copies the mark.
+nll_loss.targets = cross_entropy.targets = "class_index"
 
 LOSSES = {
     "mse": mse_loss, "mse_loss": mse_loss,

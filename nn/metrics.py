@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._nested import to_numpy
+from autograd.nested import to_numpy
 
 __all__ = ["accuracy"]
 

@@ -18,8 +18,7 @@ from collections import namedtuple
 import numpy as np
 
 from autograd import Value
-
-from ._nested import data_of
+from autograd.nested import data_of
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 from autograd import Value
+from autograd.nested import as_example, as_nested, data_of, for_each_example, is_batch, total
 
 from ._checks import positive_int
-from ._nested import as_example, as_nested, data_of, for_each_example, is_batch, total
 from .module import Module, constructor_arguments
 
 __all__ = ["BatchNorm", "BatchNorm1d", "LayerNorm"]

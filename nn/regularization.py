@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from autograd import Value
+from autograd.nested import map_nested, total
 
-from ._nested import map_nested, total
 from .callbacks import EarlyStopping
 from .init import as_rng
 from .module import Module

@@ -8,8 +8,9 @@ every example: MLPs and Sequentials of layers, activations and LayerNorm, with t
 `nn.losses`. Dropout in training mode (random) and BatchNorm in training mode (batch
 statistics) cannot be traced this way; the tape says so, then use ``backend="eager"``.
 
-Targets of a class-index loss (cross_entropy, nll_loss) and whole-number targets reach the
-loss as plain numbers: the tape keeps one program per distinct target value.
+Targets of a class-index loss (one marked ``loss_fn.targets = "class_index"``, as
+cross_entropy and nll_loss are) and whole-number targets reach the loss as plain numbers:
+the tape keeps one program per distinct target value.
 """
 
 from __future__ import annotations
@@ -19,14 +20,11 @@ import functools
 import numpy as np
 
 from autograd import no_grad
+from autograd.nested import flatten, to_numpy
 from autograd.tape import trace
-
-from . import losses
-from ._nested import flatten, to_numpy
 
 __all__ = ["TapeBackend"]
 
-_CLASS_INDEX_LOSSES = (losses.cross_entropy, losses.nll_loss)
 _CHECK_EXAMPLES = 8  # examples on which the batch loss is compared with the per-example mean
 
 
@@ -79,10 +77,17 @@ class TapeBackend:
 
 
 def _static_targets(loss_fn, y):
-    """Class indices and whole-number labels are static: used as indices, not as numbers."""
-    while isinstance(loss_fn, functools.partial):
+    """Class indices and whole-number labels are static: used as indices, not as numbers.
+
+    A loss says its targets are class indices with ``loss_fn.targets = "class_index"``
+    (on itself, or on the function a functools.partial wraps).
+    """
+    while True:
+        if getattr(loss_fn, "targets", None) == "class_index":
+            return True
+        if not isinstance(loss_fn, functools.partial):
+            return np.asarray(y).dtype.kind in "biu"
         loss_fn = loss_fn.func
-    return loss_fn in _CLASS_INDEX_LOSSES or np.asarray(y).dtype.kind in "biu"
 
 
 def _check_mean_of_examples(model, loss_fn, tape, X, y):

@@ -6,7 +6,8 @@
 
 The progress bar is tqdm's (``tqdm.auto``: a widget in Jupyter, text in a terminal);
 ``quiet=True`` prints nothing at all. How a batch becomes a loss and gradients is the
-backend's job (`nn.backends`), so a faster engine is one argument away: ``backend="..."``.
+backend's job (`nn.backends`): ``backend="eager"`` (the default, one graph of Values per
+batch) or ``backend="tape"`` (traced once, replayed with numpy), or a backend object.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from . import losses
 from ._checks import positive_int
-from .backends import get_backend
+from .backends import EagerBackend, TapeBackend
 from .callbacks import Callback
 from .data import DataLoader
 from .metrics import accuracy
@@ -56,6 +57,24 @@ def _metric_function(metric, loss_fn):
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric
     raise ValueError(f"metric must be 'auto', 'accuracy', None or a function, got {metric!r}")
+
+
+def _backend(backend):
+    """The backend `backend` names ("eager" or "tape"), or the object itself if it has
+    train_step and evaluate."""
+    if isinstance(backend, str):
+        if backend == "eager":
+            return EagerBackend()
+        if backend == "tape":
+            return TapeBackend()
+        raise ValueError(
+            f"unknown backend {backend!r}; use 'eager' or 'tape', or pass an object with "
+            "train_step and evaluate methods"
+        )
+    if hasattr(backend, "train_step") and hasattr(backend, "evaluate"):
+        return backend
+    raise TypeError(f"backend must be 'eager', 'tape' or an object with train_step and "
+                    f"evaluate, got {backend!r}")
 
 
 def _arrays(X, y, what):
@@ -99,7 +118,7 @@ class Trainer:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be nn.callbacks.Callback objects, got {cb!r}")
         self.metric_name, self.metric = _metric_function(metric, self.loss_fn)
-        self.backend = get_backend(backend)
+        self.backend = _backend(backend)
         self.quiet = quiet
         self.history = {}
         self.stop_training = False

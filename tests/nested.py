@@ -3,7 +3,7 @@
 import numpy as np
 
 from autograd import Value
-from nn._nested import flatten
+from autograd.nested import flatten
 
 
 def values(array):

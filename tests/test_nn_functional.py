@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from nested import values
 
 from autograd import Value, gradcheck
+from autograd.nested import flatten
 from nn import functional as F
-from nn._nested import flatten
 
 SETTINGS = settings(max_examples=30, deadline=None)
 

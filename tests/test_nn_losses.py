@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from nested import backward_with, grads, values
 
 from autograd import Value, gradcheck
+from autograd.nested import flatten
 from nn import losses
-from nn._nested import flatten
 
 RTOL, ATOL = 1e-9, 1e-12
 SETTINGS = settings(max_examples=30, deadline=None)

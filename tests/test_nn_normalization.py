@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nested import backward_with, data_of, values
 
+from autograd.nested import flatten
 from nn import BatchNorm, LayerNorm, Sequential
-from nn._nested import flatten
 
 RTOL, ATOL = 1e-9, 1e-12
 

@@ -1,11 +1,13 @@
 """The training loop: history, progress bar and quiet mode, callbacks, backends, the demo."""
 
+import functools
 from functools import partial
 
 import numpy as np
 import pytest
 
-from autograd import is_grad_enabled
+import nn
+from autograd import TraceError, Value, is_grad_enabled
 from nn import (
     MLP,
     Callback,
@@ -19,6 +21,7 @@ from nn import (
     data,
     fit,
     l2_penalty,
+    losses,
     optim,
 )
 from nn.losses import mse_loss
@@ -87,7 +90,7 @@ def test_mini_batches_make_one_step_each():
     assert steps == [16, 16, 8, 16, 16, 8]
 
 
-def test_a_backend_registered_by_name_is_used():
+def test_backends_are_chosen_by_name_or_given_as_objects():
     calls = []
 
     class Recording(backends.EagerBackend):
@@ -95,16 +98,40 @@ def test_a_backend_registered_by_name_is_used():
             calls.append("train")
             return super().train_step(*args)
 
-    backends.register_backend("recording", Recording)
-    try:
-        X, y = moons(10)
-        fit(MLP(2, [2, 1], seed=0), X, y, loss="hinge", epochs=2, backend="recording",
-            quiet=True)
-    finally:
-        del backends.BACKENDS["recording"]
+    X, y = moons(10)
+    fit(MLP(2, [2, 1], seed=0), X, y, loss="hinge", epochs=2, backend=Recording(), quiet=True)
     assert calls == ["train", "train"]
-    with pytest.raises(ValueError, match="unknown backend 'turbo'.*eager"):
+    for name, cls in (("eager", backends.EagerBackend), ("tape", backends.TapeBackend)):
+        trainer = Trainer(MLP(2, [2, 1], seed=0), "hinge", optim.SGD([Value(0.0)]),
+                          backend=name)
+        assert type(trainer.backend) is cls
+    with pytest.raises(ValueError, match="unknown backend 'turbo'; use 'eager' or 'tape'"):
         fit(MLP(2, [2, 1]), X, y, loss="hinge", backend="turbo", quiet=True)
+    with pytest.raises(TypeError, match="backend must be 'eager', 'tape' or an object"):
+        fit(MLP(2, [2, 1]), X, y, loss="hinge", backend=42, quiet=True)
+    assert not hasattr(nn, "register_backend") and not hasattr(backends, "BACKENDS")
+
+
+def test_a_wrapped_class_index_loss_declares_its_targets_for_the_tape():
+    X, _ = data.make_moons(12, noise=0.1, seed=0)
+    y = np.arange(12) % 3 * 1.0  # class indices stored as floats
+
+    def my_loss(outputs, targets):  # a user's wrapper: the tape cannot know what it wraps
+        return losses.cross_entropy(outputs, targets)
+
+    def run(backend):
+        model = MLP(2, [4, 3], seed=0)
+        fit(model, X, y, loss=my_loss, optimizer=optim.SGD(model.parameters(), lr=0.1),
+            epochs=2, backend=backend, metric=None, quiet=True)
+        return [p.data for p in model.parameters()]
+
+    assert losses.cross_entropy.targets == losses.nll_loss.targets == "class_index"
+    with pytest.raises(TraceError):  # float targets are traced as numbers, not as indices
+        run("tape")
+    my_loss.targets = "class_index"
+    assert np.allclose(run("tape"), run("eager"), rtol=1e-9, atol=1e-12)
+    wrapped = functools.wraps(losses.nll_loss)(lambda out, t: losses.nll_loss(out, t))
+    assert wrapped.targets == "class_index"  # functools.wraps carries the mark
 
 
 def test_early_stopping_stops_and_restores_the_best_weights():

@@ -1,23 +1,30 @@
 """Nested lists of Values and numbers: the "tensors" of a scalar engine.
 
+    from autograd.nested import shape, flatten, unflatten
+    shape([[a, b, c], [d, e, f]])   # (2, 3)
+
 A model sees one example as a flat list of numbers (its features) and a batch as a list
 of examples. Losses and activations work on any nesting: a Value, a list, a list of lists.
-These helpers find the shape of such a nest, flatten it and rebuild it.
+These helpers find the shape of such a nest, flatten it and rebuild it. They serve the
+tape (fn's results), nn (layers, losses, metrics) and anyone's tests.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from autograd import Value
+from .value import _REAL as REAL  # the numbers Value() accepts
+from .value import Value, _as_value
+from .value import _data as data_of  # the number inside a Value; a plain number as it is
 
-_REAL = (numbers.Real, np.bool_)
+__all__ = [
+    "REAL", "is_scalar", "as_nested", "shape", "flatten", "unflatten", "map_nested",
+    "as_value", "data_of", "total", "is_batch", "as_example", "for_each_example", "to_numpy",
+]
 
 
 def is_scalar(x) -> bool:
-    return isinstance(x, (Value, *_REAL))
+    return isinstance(x, (Value, *REAL))
 
 
 def as_nested(x):
@@ -81,12 +88,9 @@ def map_nested(fn, x):
 
 
 def as_value(x) -> Value:
-    return x if isinstance(x, Value) else Value(x)
-
-
-def data_of(x):
-    """The number inside a Value; a plain number as it is."""
-    return x.data if isinstance(x, Value) else x
+    """x itself if it is a Value, else a new leaf; anything but a number is a TypeError."""
+    value = _as_value(x)
+    return value if value is not None else Value(x)  # Value() says what is wrong with x
 
 
 def total(values):
@@ -129,7 +133,7 @@ def as_example(x, width: int, who: str) -> list:
     for i, item in enumerate(x):
         if isinstance(item, Value):
             out.append(item)
-        elif isinstance(item, _REAL):
+        elif isinstance(item, REAL):
             out.append(float(item))
         else:
             raise TypeError(
