@@ -1,9 +1,15 @@
 """`draw_dot`: a Value's graph as a graphviz.Digraph, forward, backward or both.
 
-Every Value is a box and every op an ellipse between its inputs and its result. In the
-backward view each input edge carries the local derivative that the chain rule
-multiplies (its formula from the op table and its number) and what it passes back:
-``input.grad += out.grad × ∂out/∂input``.
+Every Value is a box and every op an ellipse between its inputs and its result. Each box
+shows the Value's name (its label, else the expression that made it, else a generated
+``t1``). In the backward view each input edge carries the local derivative that the chain
+rule multiplies, written with the graph's own names (``∂o/∂n = 1 - o² = 0.5``), and what
+it passes back: ``grad += out.grad × local derivative``. A legend says what the shapes,
+colours and edge labels mean.
+
+Every element has a stable id (``v3`` the third Value's box, ``o3`` its op, ``e3_0`` the
+edge from the op's first input), and every text row keeps its place, so the stepper can
+draw the graph once and change texts and classes from frame to frame.
 """
 
 from __future__ import annotations
@@ -14,19 +20,12 @@ from autograd import topological_order
 
 from . import graph as _graph
 from . import modules as _modules
-from .style import (
-    ACTIVE_EDGE,
-    EDGE_TEXT,
-    FONT,
-    KIND_ATTRS,
-    MAX_LABEL,
-    PENDING_TEXT,
-    Row,
-    fmt,
-    label,
-)
+from .legend import legend_rows
+from .names import in_formula, short_names
+from .style import FONT, KIND_ATTRS, MAX_LABEL, Row, fmt, label
 
 MODES = ("forward", "backward", "both")
+GHOST_USES = 6  # a Value used more often is drawn again beside each use: the layout stays linear
 
 
 def check_mode(mode):
@@ -38,26 +37,37 @@ def check_mode(mode):
 class Graph(graphviz.Digraph):
     """A graphviz.Digraph that shows itself in Jupyter even without Graphviz's `dot`.
 
-    It renders through `viz.render.svg`, which falls back to Graphviz compiled to
-    WebAssembly, and when neither is there it shows its DOT source and what to install.
+    It renders through `viz.render.svg`, which has a time limit and falls back to Graphviz
+    compiled to WebAssembly; when neither can render it, it shows its DOT source and what
+    to install. `plain_source()` is the same drawing with plain-text labels, for Graphviz
+    builds without HTML-like labels (the WebAssembly one).
     """
+
+    def __init__(self, *args, plain=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain = plain  # makes the plain-label twin on demand
+
+    def plain_source(self) -> str:
+        return self._plain().source if self._plain is not None else self.source
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         from .render import RenderUnavailable, svg
 
         try:
             return {"image/svg+xml": svg(self)}
-        except RenderUnavailable as error:
+        except (RenderUnavailable, TimeoutError) as error:
             return {"text/plain": f"{error}\n\n{self.source}"}
 
 
 class Painter:
-    """What a diagram writes in and around each node; this one reads the Values as they are.
+    """What a diagram writes in each node and on each edge; this one reads the Values as
+    they are. The stepper's frames subclass it to show a graph part-way through a pass.
 
-    The stepper subclasses it to show a graph part-way through a forward or backward pass.
+    Tones ("pending", "partial", "final") say how a number reads: not known yet, a sum
+    still collecting terms, or done.
     """
 
-    cell_width = None  # points; the stepper fixes it so frames keep one layout
+    cell_width = None  # points; the stepper fixes it so every frame fits one layout
     always_two_rows = False
 
     def __init__(self, mode):
@@ -70,6 +80,9 @@ class Painter:
 
     def grad(self, node):
         return node.grad
+
+    def grad_tone(self, node):
+        return None
 
     def local(self, node, k):
         """∂node/∂(its k-th input) as a float, or None where it is undefined."""
@@ -85,15 +98,6 @@ class Painter:
 
     def edge_width(self, node, k):
         return None
-
-    def node_attrs(self, node):
-        return {}
-
-    def op_attrs(self, node):
-        return {}
-
-    def edge_attrs(self, node, k):
-        return {}
 
     def note(self, plan):
         if self.show_grad and all(r.grad == 0.0 for r in plan.roots):
@@ -111,25 +115,30 @@ def draw_dot(
     max_nodes=300,
     on_overflow="collapse",
     rankdir="LR",
+    legend=None,
 ) -> Graph:
     """Draw the graph that computed `root` (a Value, or a list of Values).
 
-    mode: "forward" shows each Value's label and data; "backward" its gradient and, on
+    mode: "forward" shows each Value's name and data; "backward" its gradient and, on
       every edge, the local derivative and the gradient passed back; "both" all of it.
-    model: an nn Module whose forward pass built the graph; its neurons and layers are
-      drawn as clusters. collapse: "auto" (collapse modules only to fit max_nodes),
-      "none", "neurons" or "layers".
-    params: leaves to draw as parameters when there is no model (a hand-built neuron's
-      weights); a model's parameters are found by themselves.
+    model: an nn Module whose forward pass built the graph (or a `viz.trace` of it); its
+      neurons and layers are drawn as clusters. collapse: "auto" (collapse modules only
+      to fit max_nodes), "none", "neurons" or "layers".
+    params: leaves to draw as parameters besides those found by themselves (nn's
+      `Parameter`s are; a hand-built neuron's weights are plain Values).
     max_nodes: the most Graphviz nodes to draw (None: no limit). A larger graph is
       collapsed (modules first, then only the part nearest the output is drawn, with a
       note saying how much was left out) or, with on_overflow="raise", refused with a
       ValueError.
+    legend: whether to add the legend; by default it is shown in the backward and both
+      views, where the edge labels need explaining.
     """
     painter = Painter(mode)
     plan = make_plan(root, model=model, params=params, collapse=collapse,
                      max_nodes=max_nodes, on_overflow=on_overflow)
-    return build(plan, painter, rankdir=rankdir)
+    if legend is None:
+        legend = painter.show_grad
+    return build(plan, painter, rankdir=rankdir, legend=legend)
 
 
 def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
@@ -141,7 +150,7 @@ def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
         raise ValueError(f"max_nodes must be an int of at least 2, or None; got {max_nodes!r}")
     roots = _graph.as_roots(root)
     order = topological_order(roots)
-    plan = _graph.Plan(order, roots)
+    plan = _graph.Plan(order, roots, params=_graph.found_params(order))
     if model is not None:
         _modules.attach(plan, model, collapse, max_nodes)
     elif collapse not in ("auto", "none"):
@@ -162,22 +171,26 @@ def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
     return _graph.nearest(order, roots, max_nodes, plan.params)
 
 
-def _number_row(name, number, painter):
-    if number is None:
-        return Row(f"{name} ?", PENDING_TEXT, width=painter.cell_width)
-    return Row(f"{name} {fmt(number)}", width=painter.cell_width)
+# --- what each element says ------------------------------------------------------------
 
 
-def _value_rows(node, painter):
-    rows = [Row(node.label, bold=True, limit=MAX_LABEL)] if node.label else []
-    if painter.show_data:
+def value_rows(node, name, painter, kind):
+    """The rows of a Value's box: its name, then its data and gradient as the view shows."""
+    rows = [Row(name, bold=True, limit=MAX_LABEL)]
+    if painter.show_data and kind != "constant":
         rows.append(_number_row("data", painter.data(node), painter))
     if painter.show_grad:
-        rows.append(_number_row("grad", painter.grad(node), painter))
+        rows.append(_number_row("grad", painter.grad(node), painter, painter.grad_tone(node)))
     return rows
 
 
-def _op_rows(node):
+def _number_row(name, number, painter, tone=None):
+    if number is None:
+        return Row(f"{name} ?", tone="pending", width=painter.cell_width)
+    return Row(f"{name} {fmt(number)}", tone=tone, width=painter.cell_width)
+
+
+def op_rows(node):
     op = node.grad_fn
     rows = [Row(op.name, bold=True)]
     if op.param_name and node.param is not None:
@@ -185,91 +198,181 @@ def _op_rows(node):
     return rows
 
 
-def _edge_rows(node, k, painter):
+def edge_formula(node, k, names) -> str:
+    """``∂o/∂n = 1 - o²``: the derivative along the edge from input k, in the graph's names."""
+    op = node.grad_fn
+    named = {"out": in_formula(names[node])}
+    named.update((v, in_formula(names[p])) for v, p in zip(op.inputs, node.parents))
+    formula = op.formulas(named, param=node.param)[k]
+    return f"∂{named['out']}/∂{in_formula(names[node.parents[k]])} = {formula}"
+
+
+def with_number(formula, number) -> str:
+    """``formula = number``, without saying the number twice (``∂n/∂b = 1``, not ``= 1 = 1``)."""
+    text = fmt(number)
+    return formula if formula.endswith(f"= {text}") else f"{formula} = {text}"
+
+
+def edge_rows(node, k, names, painter):
+    """The rows on the edge from `node`'s k-th input into its op."""
     op = node.grad_fn
     if not painter.show_grad:
         if op.arity == 2 and not op.commutative:
-            return [Row(op.inputs[k])]
+            return [Row(("1st", "2nd")[k])]  # which side of -, / or ** the input is on
         return []
     width = painter.edge_width(node, k)
-    if painter.known(node):
-        local = painter.local(node, k)
-        number = "undefined" if local is None else fmt(local)
+    formula = edge_formula(node, k, names)
+    local = painter.local(node, k) if painter.known(node) else None
+    if not painter.known(node):
+        first = Row(f"{formula} = ?", "formula", width=width)
+    elif local is None:
+        first = Row(f"{formula}: undefined here", "formula", width=width)
     else:
-        local, number = None, "?"
-    formula = op.formulas(param=node.param)[k]
-    rows = [Row(f"∂out/∂{op.inputs[k]} = {formula} = {number}", EDGE_TEXT, width=width)]
+        first = Row(with_number(formula, local), "formula", width=width)
     g = painter.passed_back(node)
     if g is not None and local is not None:
-        rows.append(Row(f"grad += {fmt(g)} × {fmt(local)} = {fmt(g * local)}", width=width))
+        second = Row(f"grad += {fmt(g)} × {fmt(local)} = {fmt(g * local)}", width=width)
     elif painter.always_two_rows or g is not None:
-        rows.append(Row("grad += ?", PENDING_TEXT, width=width))
-    return rows
+        second = Row("grad += ?", tone="pending", width=width)
+    else:
+        return [first]
+    return [first, second]
 
 
-def build(plan, painter, rankdir="LR", name="chainrule", html_like=True) -> Graph:
-    """The Digraph of a Plan, written by a Painter (with plain-text labels if not html_like)."""
-    g = Graph(name=name)
-    g.plain_source = lambda: build(plan, painter, rankdir, name, html_like=False).source
-    g.attr(rankdir=rankdir, fontname=FONT, fontsize="11", nodesep="0.25", ranksep="0.35")
-    g.attr("node", fontname=FONT, fontsize="12", margin="0.08,0.04")
-    g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
-    if painter.show_grad and not painter.show_data:
-        g.attr("edge", dir="back")  # the arrows show the gradient flowing back
-    roots = set(plan.roots)
-    index = plan.index
-    boxes = _modules.containers(plan, html_like)
+# --- the drawing -----------------------------------------------------------------------
 
-    def lab(rows):
-        return label(rows, html_like)
 
-    def node_id(node):
-        group = plan.shown_as(node)
+def value_id(i):
+    return f"v{i}"
+
+
+def op_id(i):
+    return f"o{i}"
+
+
+def ghost_id(i, user):
+    return f"v{i}u{user}"
+
+
+def edge_id(i, k):
+    return f"e{i}_{k}"
+
+
+class _Builder:
+    """Writes one Plan as a Digraph; `html_like=False` gives plain-text labels."""
+
+    def __init__(self, plan, painter, names, html_like, id_prefix=""):
+        self.prefix = id_prefix  # keeps ids unique when several drawings share a page
+        self.plan = plan
+        self.painter = painter
+        self.names = names
+        self.html_like = html_like
+        self.roots = set(plan.roots)
+        self.ghosted = ghosted(plan)
+        self.collapsed_edges = set()
+
+    def label(self, rows):
+        return label(rows, self.html_like)
+
+    def source_id(self, parent, user):
+        """The id of the element an edge from `parent` into op `user` starts at."""
+        group = self.plan.shown_as(parent)
         if group is not None:
             return group.node_id
-        return f"v{index[node]}" if node in index else "more"
+        if parent not in self.plan.index:
+            return "more"
+        i = self.plan.index[parent]
+        return ghost_id(i, user) if parent in self.ghosted else value_id(i)
 
-    edges = set()
+    def draw(self, rankdir, name, legend, legend_rows=None, plain=None) -> Graph:
+        g = Graph(name=name, plain=plain)
+        g.attr(rankdir=rankdir, fontname=FONT, fontsize="11", nodesep="0.25", ranksep="0.35")
+        g.attr("node", fontname=FONT, fontsize="12", margin="0.08,0.04")
+        g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
+        if self.painter.show_grad and not self.painter.show_data:
+            g.attr("edge", dir="back")  # the arrows show the gradient flowing back
+        boxes = _modules.containers(self.plan, self.html_like)
+        for node in self.plan.order:
+            if self.plan.shown_as(node) is None:
+                self.draw_value(node, boxes.get(self.plan.owner.get(node), g), g)
+        _modules.draw_collapsed(self.plan, g, boxes, self.source_id, self.painter, self.label)
+        if self.plan.hidden:
+            g.node("more", self.label([
+                Row(f"⋯ {self.plan.hidden:,} earlier values ({self.plan.hidden_ops:,} ops) "
+                    "not drawn", bold=True),
+                Row("draw_dot(..., max_nodes=None) draws them all"),
+            ]), **KIND_ATTRS["more"])
+        self.draw_caption(g, legend, legend_rows)
+        _modules.assemble(self.plan, g, boxes)
+        return g
+
+    def draw_value(self, node, box, g):
+        i = self.plan.index[node]
+        kind = _graph.kind(node, self.roots, self.plan.params)
+        rows = self.label(value_rows(node, self.names[node], self.painter, kind))
+        box.node(value_id(i), rows, id=self.prefix + value_id(i), **KIND_ATTRS[kind])
+        if node in self.ghosted:
+            for user in self.ghosted[node]:
+                box.node(ghost_id(i, user), rows, id=self.prefix + ghost_id(i, user),
+                         **{**KIND_ATTRS[kind], **KIND_ATTRS["ghost"]})
+        if node.is_leaf:
+            return
+        box.node(op_id(i), self.label(op_rows(node)), id=self.prefix + op_id(i),
+                 **KIND_ATTRS["op"])
+        g.edge(op_id(i), value_id(i), id=f"{self.prefix}r{i}")
+        for k, parent in enumerate(node.parents):
+            self.draw_input_edge(node, i, k, parent, g)
+
+    def draw_input_edge(self, node, i, k, parent, g):
+        source = self.source_id(parent, i)
+        if source == "more" or self.plan.shown_as(parent) is not None:
+            # into a collapsed module or the "not drawn" note: one plain edge per op
+            if (source, i) not in self.collapsed_edges:
+                self.collapsed_edges.add((source, i))
+                g.edge(source, op_id(i), style="dashed" if source == "more" else "solid")
+            return
+        rows = edge_rows(node, k, self.names, self.painter)
+        extra = {"label": self.label(rows)} if rows else {}
+        g.edge(source, op_id(i), id=self.prefix + edge_id(i, k), **extra)
+
+    def draw_caption(self, g, legend, given_legend=None):
+        rows = []
+        note = self.painter.note(self.plan)
+        if note:
+            rows.append(Row(note, tone="pending", limit=200))
+        if legend:
+            rows += given_legend or legend_rows(self.plan, self.painter, self.ghosted)
+        if rows:
+            g.attr(label=self.label(rows), labelloc="b", labeljust="l")
+
+
+def ghosted(plan) -> dict:
+    """{Value: the ops that use it} for the drawn Values used more than GHOST_USES times."""
+    users = {}
     for node in plan.order:
         if plan.shown_as(node) is not None:
             continue
-        i = index[node]
-        box = boxes.get(plan.owner.get(node), g)
-        kind = _graph.kind(node, roots, plan.params)
-        box.node(f"v{i}", lab(_value_rows(node, painter)),
-                 **{**KIND_ATTRS[kind], **painter.node_attrs(node)})
-        if node.is_leaf:
-            continue
-        box.node(f"o{i}", lab(_op_rows(node)),
-                 **{**KIND_ATTRS["op"], **painter.op_attrs(node)})
-        g.edge(f"o{i}", f"v{i}", **painter.edge_attrs(node, None))
-        for k, parent in enumerate(node.parents):
-            src = node_id(parent)
-            if src == "more":
-                if ("more", i) not in edges:
-                    edges.add(("more", i))
-                    g.edge("more", f"o{i}", style="dashed")
-                continue
-            if src.startswith("g"):  # a collapsed module: one edge per op it feeds
-                if (src, i) not in edges:
-                    edges.add((src, i))
-                    g.edge(src, f"o{i}")
-                continue
-            rows = _edge_rows(node, k, painter)
-            extra = {"label": lab(rows)} if rows else {}
-            g.edge(src, f"o{i}", **{**extra, **painter.edge_attrs(node, k)})
-    _modules.draw_collapsed(plan, g, boxes, node_id, painter, lab)
-    if plan.hidden:
-        g.node("more", lab([
-            Row(f"⋯ {plan.hidden:,} earlier values ({plan.hidden_ops:,} ops) not drawn",
-                bold=True),
-            Row("draw_dot(..., max_nodes=None) draws them all"),
-        ]), **KIND_ATTRS["more"])
-    note = painter.note(plan)
-    if note:
-        g.attr(label=lab([Row(note, PENDING_TEXT)]), labelloc="b")
-    _modules.assemble(plan, g, boxes)
-    return g
+        for parent in node.parents:
+            users.setdefault(parent, {})[plan.index[node]] = None
+    return {
+        node: list(ops) for node, ops in users.items()
+        if len(ops) > GHOST_USES and node in plan.index and plan.shown_as(node) is None
+    }
 
 
-__all__ = ["draw_dot", "Graph", "Painter", "build", "make_plan", "MODES", "ACTIVE_EDGE"]
+def build(plan, painter, rankdir="LR", name="chainrule", legend=False, names=None,
+          id_prefix="", legend_rows=None) -> Graph:
+    """The Digraph of a Plan, written by a Painter.
+
+    `legend_rows`, if given, replaces the legend made for this plan and painter.
+    """
+    names = names if names is not None else short_names(plan.order)
+
+    def draw(html_like, plain=None):
+        builder = _Builder(plan, painter, names, html_like, id_prefix)
+        return builder.draw(rankdir, name, legend, legend_rows, plain)
+
+    return draw(True, plain=lambda: draw(False))
+
+
+__all__ = ["draw_dot", "Graph", "Painter", "build", "make_plan", "MODES"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from autograd import Value
+from autograd import Parameter, Value
 
 
 def as_roots(root) -> list:
@@ -46,6 +46,11 @@ def local_gradients(node) -> tuple:
         return (None,) * len(node.parents)
 
 
+def found_params(order) -> set:
+    """The leaves that are Parameters (nn's weights and biases): drawn as parameters."""
+    return {v for v in order if isinstance(v, Parameter)}
+
+
 def kind(node, roots, params) -> str:
     """'output', 'param', 'input', 'constant' or 'value' (see viz.style)."""
     if node in roots:
@@ -74,7 +79,6 @@ class Plan:
     collapsed: set = field(default_factory=set)  # Groups drawn as one node
     hidden: int = 0  # Values left out to stay under the node limit
     hidden_ops: int = 0
-    frontier: list = field(default_factory=list)  # drawn Values with parents left out
 
     def __post_init__(self):
         self.index = {v: i for i, v in enumerate(self.order)}
@@ -118,5 +122,4 @@ def nearest(order, roots, limit, params=frozenset()) -> Plan:
     plan = Plan(drawn, roots, params=set(params))
     plan.hidden = len(left_out)
     plan.hidden_ops = sum(1 for v in left_out if not v.is_leaf)
-    plan.frontier = [v for v in drawn if any(p not in keep for p in v.parents)]
     return plan

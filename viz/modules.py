@@ -254,7 +254,10 @@ def _lineage(group):
         group = group.parent
 
 
-def draw_collapsed(plan, g, boxes, node_id, painter, lab):
+MAX_LISTED = 6  # outputs listed in a collapsed module's box; the rest are counted
+
+
+def draw_collapsed(plan, g, boxes, source_id, painter, lab):
     """One node per collapsed group, with the edges from outside into it."""
     members = {group: [] for group in plan.collapsed}
     for node in plan.order:
@@ -272,20 +275,23 @@ def draw_collapsed(plan, g, boxes, node_id, painter, lab):
         outputs += [p for v in plan.order if v not in inside for p in v.parents if p in inside]
         rows = [Row(f"{group.path} ({group.type_name})", bold=True, limit=80),
                 Row(f"{ops} ops, {params} parameters")]
-        for v in dict.fromkeys(outputs):
+        outputs = list(dict.fromkeys(outputs))
+        for v in outputs[:MAX_LISTED]:
             parts = []
             if painter.show_data:
                 parts.append(f"data {fmt(painter.data(v))}")
             if painter.show_grad:
                 parts.append(f"grad {fmt(painter.grad(v))}")
-            if parts and len(rows) < 8:
+            if parts:
                 rows.append(Row("out: " + ", ".join(parts)))
+        if len(outputs) > MAX_LISTED and (painter.show_data or painter.show_grad):
+            rows.append(Row(f"… and {len(outputs) - MAX_LISTED} more outputs"))
         home = boxes.get(group.parent, g)
         home.node(group.node_id, lab(rows), **KIND_ATTRS["module"])
         done = set()
         for v in nodes:
             for p in v.parents:
-                src = node_id(p)
+                src = source_id(p, group.node_id)
                 if p not in inside and (src, group.node_id) not in done:
                     done.add((src, group.node_id))
                     g.edge(src, group.node_id, style="dashed" if src == "more" else "solid")

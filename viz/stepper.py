@@ -7,20 +7,36 @@ edge, ``input.grad += out.grad × ∂out/∂input``, so a Value that feeds sever
 seen collecting one term per use. The gradients are computed here, from the op table,
 independently of whatever `.grad` the Values hold.
 
-Every frame draws the same nodes at the same sizes, so the picture does not jump.
+The graph is laid out once. A frame is the state of that one drawing after a step: which
+node is current, which numbers are known, which gradients are partial or final. `state(i)`
+gives it as texts and classes per element id; the HTML page and the Jupyter widget both
+replay these states on the one SVG, so a page grows with the graph, not graph × frames.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from autograd import Value, topological_order
 
 from . import graph as _graph
-from .dot import Painter, build
-from .style import ACTIVE_EDGE, CURRENT, fmt
-
-PASSED_TO = {"color": "#d55e00", "penwidth": "3"}  # a node that just received a gradient term
+from .dot import (
+    Painter,
+    build,
+    edge_formula,
+    edge_id,
+    edge_rows,
+    ghost_id,
+    ghosted,
+    op_id,
+    value_id,
+    with_number,
+)
+from .dot import value_rows as _value_rows
+from .legend import legend_rows
+from .names import in_formula, short_names
+from .style import fmt
 
 
 @dataclass(frozen=True)
@@ -33,42 +49,18 @@ class Step:
     caption: str
 
 
-def _name(node, names):
-    return names.get(node) or node.label or fmt(node.data)
-
-
-def _names(order):
-    """A short name for every Value: its label, else the expression that made it."""
-    names = {}
-    for node in order:
-        if node.label:
-            names[node] = node.label
-        elif node.is_leaf:
-            names[node] = fmt(node.data)
-        else:
-            args = [names[p] if len(names[p]) <= 14 else "(…)" for p in node.parents]
-            op = node.grad_fn
-            if op.arity == 2:
-                names[node] = f"{args[0]} {op.name} {args[1]}"
-            elif op.param_name:
-                names[node] = f"{op.name}({args[0]}, {fmt(node.param)})"
-            else:
-                names[node] = f"{op.name}({args[0]})"
-    return names
-
-
 class Stepper:
     """The forward and backward walk through `root`'s graph.
 
         s = Stepper(loss)
         len(s)            # 2 × the number of Values
         s.steps[3].caption
-        s.graph(3)        # the graphviz.Digraph of frame 3; s.svg(3) as SVG text
-        s.to_html("walk.html")   # every frame in one self-contained page
+        s.svg(3)          # frame 3 as SVG text; s.graph(3) as a graphviz.Digraph
+        s.to_html("walk.html")   # the whole walk as one self-contained page
         s.widget()        # Jupyter controls (ipywidgets)
     """
 
-    def __init__(self, root, *, params=(), max_nodes=150):
+    def __init__(self, root, *, params=(), max_nodes=150, legend=True):
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}: {root!r}")
         order = topological_order(root)
@@ -80,9 +72,16 @@ class Stepper:
             )
         self.root = root
         self.order = order
-        self.plan = _graph.Plan(order, [root], params=_graph.as_params(params))
-        self.names = _names(order)
+        self.legend = legend
+        params = _graph.found_params(order) | _graph.as_params(params)
+        self.plan = _graph.Plan(order, [root], params=params)
+        self.names = short_names(order)
+        self.ghosted = ghosted(self.plan)
         self._locals = {v: _graph.local_gradients(v) for v in order}
+        self._uses = {}
+        for node in order:
+            for parent in node.parents:
+                self._uses[parent] = self._uses.get(parent, 0) + 1
         self._history = self._walk()
         self.steps = self._captions()
 
@@ -115,41 +114,62 @@ class Stepper:
         """{Value: d(root)/d(Value)} at the end of the walk."""
         return dict(self._history[-1][0])
 
+    def _kind(self, node):
+        kind = _graph.kind(node, {self.root}, self.plan.params)
+        return {"param": "parameter", "constant": "a number in the expression",
+                "value": "an intermediate result"}.get(kind, kind)
+
     def _captions(self):
         n, steps = len(self.order), []
         for i, node in enumerate(self.order):
-            name = self.names[node]
-            if node.is_leaf:
-                kind = "parameter" if node in self.plan.params else (
-                    "input" if node.label else "unnamed leaf")
-                text = f"{name} = {fmt(node.data)} ({kind})"
-            else:
-                args = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in node.parents)
-                text = f"{name} = {fmt(node.data)}   [{node.grad_fn.name} of {args}]"
-            steps.append(Step(i, "forward", node, f"forward {i + 1}/{n}: {text}"))
+            steps.append(Step(i, "forward", node, f"forward {i + 1}/{n}: {self._forward(node)}"))
         for j, node in enumerate(reversed(self.order)):
-            grads, terms, _ = self._history[j]
-            g = grads.get(node, 0.0)
-            name = self.names[node]
-            if node is self.root:
-                head = f"{name}: grad = 1 (d{name}/d{name}, the seed)"
-            else:
-                parts = terms.get(node, [])
-                how = " + ".join(fmt(t) for t in parts)
-                uses = f", the sum over its {len(parts)} uses" if len(parts) > 1 else ""
-                total = f" = {fmt(g)}" if len(parts) > 1 else ""
-                head = f"{name}: grad = {how}{total}{uses}" if parts else f"{name}: grad 0"
-            if node.is_leaf:
-                tail = "a leaf: nothing further back"
-            else:
-                tail = "; ".join(
-                    f"{self.names[p]}.grad += {fmt(g)} × {fmt(d)}"
-                    if d is not None else f"{self.names[p]}: derivative undefined here"
-                    for p, d in zip(node.parents, self._locals[node])
-                )
-            steps.append(Step(n + j, "backward", node,
-                              f"backward {j + 1}/{n}: {head}. {tail}"))
+            text = self._backward(j, node)
+            steps.append(Step(n + j, "backward", node, f"backward {j + 1}/{n}: {text}"))
         return steps
+
+    def _forward(self, node):
+        name = self.names[node]
+        if node.is_leaf:
+            return f"{name} = {fmt(node.data)}, {self._kind(node)}"
+        op = node.grad_fn
+        inputs = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in node.parents)
+        return f"{name} = {fmt(node.data)}, computed by {op.name!r} from {inputs}"
+
+    def _backward(self, j, node):
+        grads, terms, _ = self._history[j]
+        name = in_formula(self.names[node])
+        g = grads.get(node, 0.0)
+        if node is self.root:
+            head = f"{name}.grad = 1, the seed (∂{name}/∂{name})"
+        else:
+            parts = terms.get(node, [])
+            if len(parts) > 1:
+                head = (f"{name}.grad = {' + '.join(fmt(t) for t in parts)} = {fmt(g)}, "
+                        f"final: the sum over its {len(parts)} uses")
+            elif parts:
+                head = f"{name}.grad = {fmt(g)}, final"
+            else:
+                head = f"{name}.grad = 0: the output does not depend on it"
+        if node.is_leaf:
+            return f"{head}. A leaf: nothing further back."
+        passes = []
+        for k, (parent, d) in enumerate(zip(node.parents, self._locals[node])):
+            rule = edge_formula(node, k, self.names)
+            if d is None:
+                passes.append(f"{rule} is undefined here, nothing passes to {self.names[parent]}")
+                continue
+            after = self._history[j][0].get(parent, 0.0)
+            state = "final" if self._terms_done(j, parent) else "so far"
+            passes.append(f"{with_number(rule, d)}, so {in_formula(self.names[parent])}.grad "
+                          f"+= {fmt(g)} × {fmt(d)} = {fmt(g * d)} (now {fmt(after)}, {state})")
+        return f"{head}. " + "; ".join(passes)
+
+    def _terms_done(self, back, node):
+        """Whether `node` has all its gradient terms after backward step `back`."""
+        if node is self.root:
+            return True
+        return len(self._history[back][1].get(node, ())) >= self._uses.get(node, 0)
 
     # --- frames ----------------------------------------------------------------------
 
@@ -158,15 +178,65 @@ class Stepper:
             raise IndexError(f"step {i!r} is out of range: there are {len(self)} steps")
         return i % len(self)
 
-    def graph(self, i):
+    def _legend(self):
+        painter = Painter("both")
+        return legend_rows(self.plan, painter, self.ghosted, stepping=True)
+
+    def graph(self, i=0, id_prefix=""):
         """The graphviz.Digraph of frame `i` (the state after step i)."""
         i = self._check(i)
-        return build(self.plan, _FramePainter(self, i), name=f"step{i}")
+        return build(self.plan, _FramePainter(self, i), name=f"step{i}", legend=self.legend,
+                     names=self.names, id_prefix=id_prefix, legend_rows=self._legend())
 
-    def svg(self, i) -> str:
+    def state(self, i) -> dict:
+        """{element id: (class, ((text, tone), ...))} of every changing element at frame i.
+
+        Classes: "current" (the step's node, its op and edges), "passed" (a node that just
+        received a gradient term), "active" (an edge being multiplied), "" (none). Tones:
+        "pending", "partial", "final", "formula" or "plain".
+        """
+        i = self._check(i)
+        painter = _FramePainter(self, i)
+        current = self.steps[i].node
+        state = {}
+        for n, node in enumerate(self.order):
+            kind = _graph.kind(node, {self.root}, self.plan.params)
+            rows = _texts(_value_rows(node, self.names[node], painter, kind))
+            cls = "current" if node is current else ("passed" if node in painter.touched else "")
+            for element in [value_id(n)] + [ghost_id(n, u) for u in self.ghosted.get(node, ())]:
+                state[element] = (cls, rows)
+            if node.is_leaf:
+                continue
+            state[op_id(n)] = ("current" if node is current else "", ())
+            for k in range(len(node.parents)):
+                edge = "active" if node is current else ""
+                state[edge_id(n, k)] = (edge, _texts(edge_rows(node, k, self.names, painter)))
+        return state
+
+    def frames(self) -> list:
+        """Frame 0's whole state, then for each later frame only what changed."""
+        frames, before = [], {}
+        for i in range(len(self)):
+            now = self.state(i)
+            frames.append({k: v for k, v in now.items() if before.get(k) != v})
+            before = now
+        return frames
+
+    def focus(self, i) -> str:
+        """The element id of frame i's current node."""
+        return value_id(self.order.index(self.steps[self._check(i)].node))
+
+    @cached_property
+    def _base_svg(self) -> str:
         from .render import svg
 
-        return svg(self.graph(i))
+        return svg(self.graph(0))
+
+    def svg(self, i) -> str:
+        """Frame `i` as SVG: the one layout with frame i's texts and classes."""
+        from .frames import apply_state, with_style
+
+        return with_style(apply_state(self._base_svg, self.state(i)))
 
     def svgs(self) -> list:
         return [self.svg(i) for i in range(len(self))]
@@ -180,7 +250,8 @@ class Stepper:
         return write_html(self, path, title=title)
 
     def widget(self):
-        """Previous/next/play controls and a slider, for Jupyter (needs ipywidgets)."""
+        """Previous/next/play controls, a slider and a graph that follows the current node,
+        for Jupyter (needs ipywidgets)."""
         from .widgets import stepper_widget
 
         return stepper_widget(self)
@@ -190,6 +261,10 @@ class Stepper:
             return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         except ImportError:
             return {"text/html": self.to_html(), "text/plain": repr(self)}
+
+
+def _texts(rows):
+    return tuple((r.text, r.tone or "plain") for r in rows)
 
 
 def _text_width(s, size=10):
@@ -206,7 +281,6 @@ class _FramePainter(Painter):
         super().__init__("both")
         self.s = stepper
         n = len(stepper.order)
-        self.step = stepper.steps[i]
         self.forward_done = i + 1 if i < n else n  # Values computed so far
         self.back = i - n  # index into the backward history, -1 while going forward
         self.position = {v: k for k, v in enumerate(stepper.order)}
@@ -225,6 +299,11 @@ class _FramePainter(Painter):
     def grad(self, node):
         return self.grads.get(node)
 
+    def grad_tone(self, node):
+        if self.back < 0:
+            return None
+        return "final" if self.s._terms_done(self.back, node) else "partial"
+
     def local(self, node, k):
         return self.s._locals[node][k]
 
@@ -232,32 +311,15 @@ class _FramePainter(Painter):
         return self.grads.get(node) if node in self.processed else None
 
     def edge_width(self, node, k):
-        op = node.grad_fn
         d = self.s._locals[node][k]
         g = self.s._history[-1][0].get(node, 0.0)
         longest = max(
-            f"∂out/∂x = {op.formulas(param=node.param)[k]} = {fmt(d)}",
+            f"{edge_formula(node, k, self.s.names)} = {fmt(d)}",
             f"grad += {fmt(g)} × {fmt(d)} = {fmt(g * d) if d is not None else '?'}",
             key=len,
         )
         return _text_width(longest)
 
-    def node_attrs(self, node):
-        if node is self.step.node:
-            return CURRENT
-        if node in self.touched:
-            return PASSED_TO
-        return {}
-
-    def op_attrs(self, node):
-        return CURRENT if node is self.step.node else {}
-
-    def edge_attrs(self, node, k):
-        if node is not self.step.node:
-            return {}
-        if self.step.phase == "backward":
-            return {**ACTIVE_EDGE, "dir": "back"}
-        return ACTIVE_EDGE
-
     def note(self, plan):
         return ""
+

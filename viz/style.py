@@ -11,6 +11,10 @@ colour-vision deficiencies; text is always black on a light fill.
     output     rounded box, thick border, bluish green
     op         ellipse, light grey          the operation between its inputs and its result
     module     3-D box, reddish purple      an nn Module drawn collapsed
+    ghost      dotted border                a Value used many times, drawn again beside a use
+
+Numbers have tones: "pending" (grey: not computed yet), "partial" (orange italic: a
+gradient still collecting terms), "final" (black), and edge formulas are dark grey.
 """
 
 import html
@@ -35,14 +39,15 @@ KIND_ATTRS = {
     "module": {"shape": "box3d", "style": "filled", "fillcolor": "#f3d9e8", "color": "#9c4f7c"},
     "more": {"shape": "note", "style": "filled,dashed", "fillcolor": "#ffffff",
              "color": "#666666"},
+    "ghost": {"style": "filled,dotted", "penwidth": "1.5", "peripheries": "1"},
 }
 
-# The stepper's marks: the current node gets a yellow fill and a thick blue border; the
-# edges being multiplied are thick vermillion; what is not computed yet is grey.
-CURRENT = {"fillcolor": "#f7ee8f", "color": "#0072b2", "penwidth": "4"}
-ACTIVE_EDGE = {"color": "#d55e00", "fontcolor": "#d55e00", "penwidth": "3"}
-PENDING_TEXT = "#8a8a8a"
-EDGE_TEXT = "#333333"
+# The stepper's marks: the current node gets a yellow fill and a thick blue border; a node
+# that just received a gradient term a thick vermillion border; the edges being multiplied
+# are thick vermillion.
+CURRENT_FILL, CURRENT_BORDER = "#f7ee8f", "#0072b2"
+PASSED_BORDER = "#d55e00"
+TONES = {"pending": "#8a8a8a", "partial": "#b35900", "final": "#111111", "formula": "#333333"}
 
 MAX_LABEL = 40  # characters of a user label shown in a node
 
@@ -63,18 +68,22 @@ def clean(s, limit=MAX_LABEL) -> str:
 
 
 def text(s, limit=MAX_LABEL) -> str:
-    """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup."""
-    return html.escape(clean(s, limit), quote=True)
+    """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup.
+
+    Backslashes too: Graphviz expands \\N, \\G and friends even inside HTML-like labels.
+    """
+    return html.escape(clean(s, limit), quote=True).replace("\\", "&#92;")
 
 
 class Row(NamedTuple):
     """One line of a label. `text` is raw: it is escaped when the label is made."""
 
     text: str
-    color: str | None = None
+    tone: str | None = None  # a key of TONES, or None for plain black
     bold: bool = False
     width: int | None = None  # points; fixes the cell so the layout ignores the text
     limit: int = 200
+    swatch: str | None = None  # a key of KIND_ATTRS: the row starts with a sample of that kind
 
 
 def label(rows, html_like=True):
@@ -85,19 +94,45 @@ def label(rows, html_like=True):
     WebAssembly one; Graphviz writes their text into SVG escaped, like any other text.
     """
     if not html_like:
-        lines = [graphviz.escape(clean(r.text, r.limit)) for r in rows]
+        lines = [graphviz.escape(clean(_plain_text(r), r.limit)) for r in rows]
         return graphviz.nohtml("\\n".join(lines) or " ")
+    columns = 2 if any(r.swatch for r in rows) else 1
     cells = []
     for r in rows:
         content = text(r.text, r.limit) or " "
         if r.bold:
             content = f"<B>{content}</B>"
-        if r.color:
-            content = f'<FONT COLOR="{r.color}">{content}</FONT>'
+        if r.tone == "partial":
+            content = f"<I>{content}</I>"
+        if r.tone:
+            content = f'<FONT COLOR="{TONES[r.tone]}">{content}</FONT>'
         size = f' WIDTH="{r.width}" HEIGHT="15" FIXEDSIZE="TRUE"' if r.width else ""
-        cells.append(f"<TR><TD{size}>{content}</TD></TR>")
+        if r.swatch:
+            cells.append(f'<TR>{_swatch(r.swatch)}<TD ALIGN="LEFT">{content}</TD></TR>')
+        elif columns == 2:
+            cells.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"{size}>{content}</TD></TR>')
+        else:
+            cells.append(f"<TR><TD{size}>{content}</TD></TR>")
+    spacing = "2" if columns == 2 else "0"
     return (
-        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+        f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{spacing}" CELLPADDING="1">'
         + "".join(cells or ["<TR><TD> </TD></TR>"])
         + "</TABLE>>"
     )
+
+
+def _plain_text(row):
+    return f"[{row.swatch}] {row.text}" if row.swatch else row.text
+
+
+def _swatch(kind):
+    """A table cell drawn like a node of this kind, with the kind's name in it."""
+    attrs = KIND_ATTRS[kind]
+    style = attrs.get("style", "")
+    border = "2" if attrs.get("peripheries") == "2" or "bold" in style else "1"
+    cell_style = next((s for s in ("dashed", "dotted", "rounded") if s in style), "")
+    extra = f' STYLE="{cell_style}"' if cell_style else ""
+    fill = attrs.get("fillcolor", "#ffffff")
+    color = attrs.get("color", "#444444")
+    return (f'<TD BGCOLOR="{fill}" COLOR="{color}" BORDER="{border}"{extra}>'
+            f"{text(kind if kind != 'param' else 'parameter')}</TD>")

@@ -1,14 +1,21 @@
 """The stepper in Jupyter: previous / play / next, a slider, the caption and the graph.
 
-Needs ipywidgets (the `viz` extra). Frames are rendered when first shown and kept.
+Needs ipywidgets (the `viz` extra). The graph is laid out once; each frame is that one SVG
+with the frame's texts and classes applied (`viz.frames`), the same states the HTML page
+replays. When the graph is wider or taller than the view, the view is a window centred on
+the current node, so it never steps off-screen; "whole graph" shows all of it, scaled.
 Where widgets cannot run (a static notebook page), use `Stepper.to_html()` instead.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
+from .frames import apply_state, element_boxes, with_style
 from .html_export import inline_svg
+
+VIEW = (960, 420)  # points: the window onto a big graph
 
 
 def _ipywidgets():
@@ -22,36 +29,63 @@ def _ipywidgets():
     return ipywidgets
 
 
+def framed(svg_text: str, box, whole: bool) -> str:
+    """The SVG shown at 100 % through a VIEW-sized window centred on `box`, or, if `whole`
+    (or the drawing fits), all of it scaled to the width of the output."""
+    found = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg_text)
+    x, y, w, h = (float(v) for v in found.groups())
+    if whole or (w <= VIEW[0] and h <= VIEW[1]) or box is None:
+        size = 'width="100%"' if w > VIEW[0] else f'width="{w:g}pt"'
+        return _resize(svg_text, f"{x:g} {y:g} {w:g} {h:g}", size)
+    vw, vh = min(w, VIEW[0]), min(h, VIEW[1])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    left = min(max(cx - vw / 2, x), x + w - vw)
+    top = min(max(cy - vh / 2, y), y + h - vh)
+    return _resize(svg_text, f"{left:g} {top:g} {vw:g} {vh:g}",
+                   f'width="{vw:g}pt" height="{vh:g}pt"')
+
+
+def _resize(svg_text, view_box, size):
+    svg_text = re.sub(r'\s(width|height)="[^"]*"', "", svg_text, count=2)
+    svg_text = re.sub(r'viewBox="[^"]*"', f'viewBox="{view_box}"', svg_text, count=1)
+    return svg_text.replace("<svg", f"<svg {size}", 1)
+
+
 def stepper_widget(stepper, interval=900):
     """A VBox of controls for `stepper` (a viz.Stepper); `interval` is ms per step in play."""
     w = _ipywidgets()
     n = len(stepper)
-    frames = {}
+    base = stepper._base_svg
+    boxes = element_boxes(base)
     slider = w.IntSlider(value=0, min=0, max=n - 1, description="step",
                          continuous_update=True, readout=False)
     play = w.Play(value=0, min=0, max=n - 1, interval=interval, description="play")
     w.jslink((play, "value"), (slider, "value"))
-    prev = w.Button(description="◀ previous", tooltip="previous step")
+    prev = w.Button(description="◀ previous", tooltip="previous step (the left arrow key "
+                    "also works once the slider has the focus)")
     nxt = w.Button(description="next ▶", tooltip="next step")
+    whole = w.ToggleButton(value=False, description="whole graph",
+                           tooltip="show the whole graph, scaled to fit")
     count = w.Label()
     caption = w.HTML()
     picture = w.HTML()
 
     def show(_=None):
         i = slider.value
-        if i not in frames:
-            frames[i] = inline_svg(stepper.svg(i))
+        frame = with_style(apply_state(base, stepper.state(i)))
+        focus = boxes.get(stepper.focus(i))
         count.value = f"{i + 1} / {n}"
         caption.value = f"<code>{html.escape(stepper.steps[i].caption)}</code>"
-        picture.value = frames[i]
+        picture.value = inline_svg(framed(frame, focus, whole.value))
 
     def move(by):
         slider.value = max(0, min(n - 1, slider.value + by))
 
     slider.observe(show, names="value")
+    whole.observe(show, names="value")
     prev.on_click(lambda _: move(-1))
     nxt.on_click(lambda _: move(1))
     show()
-    box = w.VBox([w.HBox([prev, play, nxt, slider, count]), caption, picture])
+    box = w.VBox([w.HBox([prev, play, nxt, slider, count, whole]), caption, picture])
     box.stepper = stepper  # for code that wants to read it back
     return box

@@ -1,0 +1,44 @@
+"""The legend: what each shape, colour and edge label of a diagram means.
+
+It lists only what the diagram at hand uses (no "module" entry without a collapsed module),
+so it stays short next to a single neuron.
+"""
+
+from __future__ import annotations
+
+from . import graph as _graph
+from .style import Row
+
+KINDS = {
+    "input": "a leaf you made and named (x, a data point)",
+    "param": "a parameter: a weight or bias the model learns",
+    "constant": "a number in the expression (the 2 in 2*x)",
+    "value": "an intermediate result, named by its expression or t1, t2, ...",
+    "output": "the output: where the backward pass starts",
+    "op": "the operation that computes the box after it",
+    "module": "an nn module drawn collapsed",
+    "ghost": "the same Value again, drawn beside one of its many uses",
+}
+
+
+def legend_rows(plan, painter, ghosted=(), stepping=False) -> list:
+    """The legend's rows for this plan as drawn by this painter."""
+    roots = set(plan.roots)
+    present = {_graph.kind(v, roots, plan.params) for v in plan.order}
+    present |= {"op"} if any(not v.is_leaf for v in plan.order) else set()
+    present |= {"module"} if plan.collapsed else set()
+    present |= {"ghost"} if ghosted else set()
+    rows = [Row("legend", bold=True)]
+    rows += [Row(KINDS[kind], swatch=kind) for kind in KINDS if kind in present]
+    if painter.show_grad:
+        rows.append(Row("on each edge: ∂out/∂in = the local derivative, then the gradient it "
+                        "passes back, grad += out's grad × local derivative", limit=200))
+    if stepping:
+        rows += [
+            Row("yellow box: the step being taken; thick edges: the factors it multiplies",
+                limit=200),
+            Row("grad in orange italics: a sum still collecting terms; in black: final",
+                limit=200),
+            Row("grey ?: not computed yet", tone="pending", limit=200),
+        ]
+    return rows
