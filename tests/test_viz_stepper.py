@@ -8,7 +8,6 @@ import pytest
 
 from autograd import Value, grad
 from viz import Stepper
-from viz.style import CURRENT
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz's dot program is not installed"
@@ -66,15 +65,21 @@ def test_gradients_match_the_engine_and_ignore_stale_grads():
 
 def test_a_shared_input_collects_its_terms_in_the_captions():
     x, y, z, c = shared()
+    b = c.parents[1]
     s = Stepper(c)
     caption = [st.caption for st in s.steps if st.phase == "backward" and st.node is x][0]
     # the two terms (b.grad × 1 and a.grad × y), in the order the backward pass sends them
-    assert re.search(r"x: grad = (6 \+ 3|3 \+ 6) = 9, the sum over its 2 uses", caption)
-    assert "a leaf" in caption
+    assert re.search(r"x\.grad = (6 \+ 3|3 \+ 6) = 9, final: the sum over its 2 uses", caption)
+    assert "A leaf" in caption
     first = [st.caption for st in s.steps if st.phase == "backward"][0]
-    assert first.startswith("backward 1/6: c: grad = 1") and "a.grad += 1 × 1" in first
+    assert first.startswith("backward 1/6: c.grad = 1, the seed")
+    # each term names the rule in the graph's names, its factors, product and running sum
+    assert "∂c/∂a = b = 1, so a.grad += 1 × 1 = 1 (now 1, final)" in first
+    assert "∂c/∂b = a = 6, so b.grad += 1 × 6 = 6 (now 6, final)" in first
     single = [st.caption for st in s.steps if st.phase == "backward" and st.node is y][0]
-    assert re.search(r"y: grad = -?\d+(\.\d+)?\. ", single)  # one use: the number, once
+    assert re.search(r"y\.grad = -?\d+(\.\d+)?, final\. ", single)  # one use: the number, once
+    partial = [st.caption for st in s.steps if st.phase == "backward" and st.node is b][0]
+    assert "x.grad += 6 × 1 = 6 (now 6, so far)" in partial
 
 
 def test_refuses_what_it_cannot_step():
@@ -96,7 +101,7 @@ def frame(stepper, i):
 def node_texts(root):
     return {
         g.find(f"{SVG}title").text: [t.text for t in g.iter(f"{SVG}text")]
-        for g in root.iter(f"{SVG}g") if g.get("class") == "node"
+        for g in root.iter(f"{SVG}g") if "node" in g.get("class", "").split()
     }
 
 
@@ -104,7 +109,7 @@ def node_boxes(root):
     """{node: its outline's coordinates}: where Graphviz put each node."""
     out = {}
     for g in root.iter(f"{SVG}g"):
-        if g.get("class") == "node":
+        if "node" in g.get("class", "").split():
             shape = g.find(f"{SVG}polygon")
             shape = shape if shape is not None else g.find(f"{SVG}ellipse")
             if shape is None:
@@ -114,11 +119,9 @@ def node_boxes(root):
     return out
 
 
-def fills(root):
-    return {
-        g.find(f"{SVG}title").text: [el.get("fill") for el in g if el.get("fill")]
-        for g in root.iter(f"{SVG}g") if g.get("class") == "node"
-    }
+def classes(root, kind):
+    return {g.get("id"): set(g.get("class").split()) - {kind}
+            for g in root.iter(f"{SVG}g") if kind in (g.get("class") or "").split()}
 
 
 @needs_dot
@@ -141,6 +144,25 @@ def test_frames_show_what_is_known_at_each_step():
     assert seen[0] in ("grad 6", "grad 3") and seen[-1] == "grad 9"
 
 
+def tone_of_grad(stepper, i, node):
+    element = f"v{stepper.order.index(node)}"
+    return stepper.state(i)[element][1][-1]
+
+
+def test_partial_and_final_gradients_have_their_own_tones():
+    x, y, z, c = shared()
+    s = Stepper(c)
+    back = [i for i, st in enumerate(s.steps) if st.phase == "backward"]
+    tones = [tone_of_grad(s, i, x) for i in back]
+    assert tones[0] == ("grad ?", "pending")
+    partial = [t for t in tones if t[1] == "partial"]
+    final = [t for t in tones if t[1] == "final"]
+    assert partial and partial[0][0] in ("grad 6", "grad 3")
+    assert final and final[0][0] == "grad 9" and tones[-1] == ("grad 9", "final")
+    assert tones.index(partial[0]) < tones.index(final[0])
+    assert all(tone_of_grad(s, i, y)[1] == "pending" for i in range(len(s.order)))
+
+
 @needs_dot
 def test_every_frame_has_the_same_layout_and_highlights_its_own_node():
     *_, c = shared()
@@ -150,7 +172,7 @@ def test_every_frame_has_the_same_layout_and_highlights_its_own_node():
     assert all(lay == layouts[0] for lay in layouts[1:])
     for i, r in enumerate(roots):
         current = f"v{s.order.index(s.steps[i].node)}"
-        lit = {name for name, f in fills(r).items() if CURRENT["fillcolor"] in f}
+        lit = {element for element, cls in classes(r, "node").items() if "current" in cls}
         expected = {current} | ({"o" + current[1:]} if not s.steps[i].node.is_leaf else set())
         assert lit == expected, i
 
@@ -161,8 +183,49 @@ def test_the_edges_of_the_current_step_are_drawn_active():
     s = Stepper(c)
     n = len(s.order)
     root = frame(s, n)  # backward, step 1: c passes its gradient to a and b
-    active = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")
-              if g.get("class") == "edge" and g.find(f"{SVG}path").get("stroke") == "#d55e00"]
+    active = {e for e, cls in classes(root, "edge").items() if "active" in cls}
     i = s.order.index(c)
-    assert sorted(active) == sorted([f"o{i}->v{i}", *(f"v{s.order.index(p)}->o{i}"
-                                                        for p in c.parents)])
+    assert active == {f"e{i}_0", f"e{i}_1"}
+
+
+def test_frames_are_changes_that_replay_to_each_state():
+    """The page stores frame 0 whole, then only what changed: replayed, they give each state."""
+    *_, c = shared()
+    s = Stepper(c)
+    frames = s.frames()
+    assert len(frames) == len(s) and frames[0] == s.state(0)
+    replayed = {}
+    for i, changes in enumerate(frames):
+        replayed.update(changes)
+        assert replayed == s.state(i), i
+
+
+def mlp_on_two_examples():
+    import nn
+    from nn.losses import mse_loss
+
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    X, y = [[0.5, -1.0], [1.5, 0.25]], [1.0, -1.0]
+    loss = mse_loss([model(x) for x in X], y)
+    loss.backward()
+    return model, loss
+
+
+@needs_dot
+def test_a_small_mlp_page_grows_with_the_graph_not_with_graph_times_frames(tmp_path):
+    model, loss = mlp_on_two_examples()
+    s = Stepper(loss, max_nodes=200)
+    assert len(s.order) > 80  # ~100 Values, ~200 frames
+    size = len(s.to_html().encode("utf-8"))
+    assert size < 1.5e6, f"{size / 1e6:.2f} MB"
+    assert size < 15 * len(s._base_svg)  # one drawing and its changes, not 200 drawings
+    frames = s.frames()
+    assert sum(map(len, frames[1:])) < 12 * len(frames)  # a step changes a few elements
+
+
+def test_nn_parameters_are_steps_of_kind_parameter():
+    model, loss = mlp_on_two_examples()
+    s = Stepper(loss, max_nodes=200)
+    weight = model.parameters()[0]
+    caption = [st.caption for st in s.steps if st.node is weight][0]
+    assert "parameter" in caption

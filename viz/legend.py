@@ -10,14 +10,14 @@ from . import graph as _graph
 from .style import Row
 
 KINDS = {
-    "input": "a leaf you made and named (x, a data point)",
-    "param": "a parameter: a weight or bias the model learns",
-    "constant": "a number in the expression (the 2 in 2*x)",
-    "value": "an intermediate result, named by its expression or t1, t2, ...",
-    "output": "the output: where the backward pass starts",
-    "op": "the operation that computes the box after it",
-    "module": "an nn module drawn collapsed",
-    "ghost": "the same Value again, drawn beside one of its many uses",
+    "input": "box: a leaf you made and named (x, a data point)",
+    "param": "double box: a parameter, a weight or bias the model learns",
+    "constant": "dashed box: a number in the expression (the 2 in 2*x)",
+    "value": "rounded box: an intermediate result, named by its expression or t1, t2, ...",
+    "output": "thick rounded box: the output, where the backward pass starts",
+    "op": "ellipse: the operation that computes the box after it",
+    "module": "3-D box: an nn module drawn collapsed",
+    "ghost": "dotted box: the same Value again, drawn beside one of its many uses",
 }
 
 

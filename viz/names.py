@@ -9,6 +9,7 @@ Edge labels put these names into the op table's formulas: ``∂o/∂n = 1 - o² 
 from __future__ import annotations
 
 import operator
+import re
 
 from autograd import ops
 from autograd.symbolic import Symbol, as_symbol
@@ -37,24 +38,37 @@ def expression(node, symbols) -> Symbol:
 
 
 def short_names(order) -> dict:
-    """{Value: its name} for every Value in `order` (inputs before results)."""
+    """{Value: its name} for every Value in `order` (inputs before results).
+
+    An input left out of `order` (a diagram drawing only the part nearest the output) is
+    named t1, t2, ... too, so the Values drawn can still say what they were computed from.
+    """
     symbols, generated = {}, 0
+
+    def new_name():
+        nonlocal generated
+        generated += 1
+        return Symbol(f"t{generated}")
+
     for node in order:
         if node.label:
             symbols[node] = Symbol(node.label)
         elif node.is_leaf:
             symbols[node] = as_symbol(float(fmt(node.data)))
         else:
+            for parent in node.parents:
+                if parent not in symbols:
+                    symbols[parent] = new_name()
             symbol = expression(node, symbols)
             same_as_input = any(symbols[p].text == symbol.text for p in node.parents)  # 1*x
-            if len(symbol.text) > MAX_EXPRESSION or same_as_input:
-                generated += 1
-                symbol = Symbol(f"t{generated}")
-            symbols[node] = symbol
+            symbols[node] = new_name() if len(symbol.text) > MAX_EXPRESSION or same_as_input \
+                else symbol
     return {node: symbol.text for node, symbol in symbols.items()}
 
 
 def in_formula(name) -> str:
-    """A name as it sits inside a formula: parenthesised unless it is one word or number."""
+    """A name as it sits inside a formula: parenthesised unless it is one word, one number
+    or one call (``log(b1)``)."""
     word = name.replace(".", "").replace("_", "").replace("[", "").replace("]", "")
-    return name if word.isalnum() else f"({name})"
+    call = re.fullmatch(r"[A-Za-z_]\w*\([^()]*\)", name)
+    return name if word.isalnum() or call else f"({name})"

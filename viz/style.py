@@ -70,9 +70,10 @@ def clean(s, limit=MAX_LABEL) -> str:
 def text(s, limit=MAX_LABEL) -> str:
     """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup.
 
-    Backslashes too: Graphviz expands \\N, \\G and friends even inside HTML-like labels.
+    Backslashes too: Graphviz expands \\N, \\G and friends even inside HTML-like labels (and
+    even when written &#92;), and reads a doubled one as one backslash.
     """
-    return html.escape(clean(s, limit), quote=True).replace("\\", "&#92;")
+    return html.escape(clean(s, limit), quote=True).replace("\\", "\\\\")
 
 
 class Row(NamedTuple):
@@ -94,7 +95,9 @@ def label(rows, html_like=True):
     WebAssembly one; Graphviz writes their text into SVG escaped, like any other text.
     """
     if not html_like:
-        lines = [graphviz.escape(clean(_plain_text(r), r.limit)) for r in rows]
+        # Graphviz reads entities in plain labels too: "&amp;" would show as "&"
+        lines = [graphviz.escape(clean(_plain_text(r), r.limit)).replace("&", "&amp;")
+                 for r in rows]
         return graphviz.nohtml("\\n".join(lines) or " ")
     columns = 2 if any(r.swatch for r in rows) else 1
     cells = []
@@ -126,13 +129,14 @@ def _plain_text(row):
 
 
 def _swatch(kind):
-    """A table cell drawn like a node of this kind, with the kind's name in it."""
+    """A table cell in the fill and border colour of this kind, with the kind's name in it.
+
+    (Cell STYLEs such as dashed would show the border too, but crash Graphviz 2.43's JSON
+    output, so the legend's words say what the border looks like.)
+    """
     attrs = KIND_ATTRS[kind]
-    style = attrs.get("style", "")
-    border = "2" if attrs.get("peripheries") == "2" or "bold" in style else "1"
-    cell_style = next((s for s in ("dashed", "dotted", "rounded") if s in style), "")
-    extra = f' STYLE="{cell_style}"' if cell_style else ""
+    border = "2" if attrs.get("peripheries") == "2" or "bold" in attrs.get("style", "") else "1"
     fill = attrs.get("fillcolor", "#ffffff")
     color = attrs.get("color", "#444444")
-    return (f'<TD BGCOLOR="{fill}" COLOR="{color}" BORDER="{border}"{extra}>'
+    return (f'<TD BGCOLOR="{fill}" COLOR="{color}" BORDER="{border}">'
             f"{text(kind if kind != 'param' else 'parameter')}</TD>")
