@@ -10,10 +10,10 @@ from .functional import hessian, jacobian
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from .tape import Tape, TraceError, trace
-from .value import Value
+from .value import Parameter, Value
 
 __all__ = [
-    "Value", "backward", "grad", "topological_order", "no_grad", "enable_grad",
+    "Value", "Parameter", "backward", "grad", "topological_order", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "jacobian", "hessian", "gradcheck",
     "gradgradcheck", "numerical_jacobian", "GradcheckError", "ops",
     "trace", "Tape", "TraceError",

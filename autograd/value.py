@@ -198,7 +198,7 @@ class Value:
         if self._op is not None:
             parts.append(f"op={self._op.name!r}")
         parts.append(f"grad={self.grad!r}")
-        return f"Value({', '.join(parts)})"
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """In Jupyter a Value shows itself as its graph (when viz is importable)."""
@@ -207,6 +207,17 @@ class Value:
         except ImportError:
             return {"text/plain": repr(self)}
         return draw_dot(self, mode="both")._repr_mimebundle_(include, exclude)
+
+
+class Parameter(Value):
+    """A Value that a model learns (a weight, a bias), as PyTorch's ``nn.Parameter``.
+
+    It computes like any Value; being a Parameter only says what it is for: nn's modules
+    make their weights Parameters, labelled with their path in the model
+    (``layers.0.neurons.1.w[0]``), and diagrams draw them as parameters.
+    """
+
+    __slots__ = ()
 
 
 def _data(x):
