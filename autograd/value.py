@@ -201,12 +201,13 @@ class Value:
         return f"{type(self).__name__}({', '.join(parts)})"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """In Jupyter a Value shows itself as its graph (when viz is importable)."""
+        """In Jupyter a Value shows itself as its graph, or past the node limit as a summary
+        with a preview (when viz is importable)."""
         try:
-            from viz import draw_dot
+            from viz.summary import mimebundle
         except ImportError:
             return {"text/plain": repr(self)}
-        return draw_dot(self, mode="both")._repr_mimebundle_(include, exclude)
+        return mimebundle(self, include, exclude)
 
 
 class Parameter(Value):
