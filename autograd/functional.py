@@ -49,7 +49,7 @@ def as_floats(inputs, caller: str) -> list:
     return numbers
 
 
-def as_outputs(result, caller: str) -> list:
+def output_values(result, caller: str) -> list:
     """fn's result as a list of Values (numbers count as constants)."""
     items = list(result) if isinstance(result, (list, tuple)) else [result]
     if not items:
@@ -71,7 +71,7 @@ def as_outputs(result, caller: str) -> list:
 def call_on_values(fn, numbers, caller: str):
     names = input_names(fn, len(numbers))
     values = [Value(x, label=name) for x, name in zip(numbers, names)]
-    return values, as_outputs(fn(*values), caller)
+    return values, output_values(fn(*values), caller)
 
 
 def jacobian(fn, inputs) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functional import as_floats, as_outputs, hessian, input_names, jacobian
+from .functional import as_floats, hessian, input_names, jacobian, output_values
 from .grad_mode import enable_grad, no_grad
 from .value import Value
 
@@ -24,7 +24,7 @@ def numerical_jacobian(fn, inputs, eps: float = 1e-6) -> np.ndarray:
 
     def evaluate(point):
         with no_grad():
-            return np.array([v.data for v in as_outputs(fn(*map(Value, point)), "gradcheck")])
+            return np.array([v.data for v in output_values(fn(*map(Value, point)), "gradcheck")])
 
     columns = []
     for j in range(len(x)):

@@ -32,7 +32,7 @@ def clusters(graph):
 def model_and_loss(traced):
     model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
     if traced:
-        with viz.trace(model) as t:
+        with viz.record_calls(model) as t:
             out = model([0.5, -1.0])
     else:
         t, out = model, model([0.5, -1.0])
@@ -94,7 +94,7 @@ def test_without_a_trace_the_parameters_place_each_neuron():
 
 def test_collapsing_neurons_then_layers_shrinks_the_drawing():
     model = nn.MLP(2, [8, 8, 1], activation="relu", seed=1)
-    with viz.trace(model) as t:
+    with viz.record_calls(model) as t:
         out = model([0.3, 0.7])
     loss = (out - 1.0) ** 2
     full = viz.dot.make_plan(loss, model=t, collapse="none", max_nodes=None).count()
@@ -118,11 +118,11 @@ def test_a_collapsed_neuron_reports_its_output():
 def test_trace_restores_the_model_even_after_an_error():
     model = nn.MLP(2, [2, 1], seed=0)
     with pytest.raises(ValueError):
-        with viz.trace(model):
+        with viz.record_calls(model):
             model([1.0, 2.0, 3.0])  # wrong width
     assert all("forward" not in vars(m) for m in model.modules())
     state = model.state_dict()
-    with viz.trace(model) as t:
+    with viz.record_calls(model) as t:
         model([1.0, 2.0])
     assert t.calls and model.state_dict() == state
     assert all("forward" not in vars(m) for m in model.modules())

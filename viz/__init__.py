@@ -4,14 +4,14 @@
     draw_dot(loss, mode="backward")           # a graphviz.Digraph
     render(loss, "graph.svg", mode="both")    # .svg .png .pdf by suffix
     Stepper(loss).to_html("walk.html")        # the forward and backward pass, one node a step
-    with trace(model) as t: loss = ...        # then draw_dot(loss, model=t): a cluster per module
+    with record_calls(model) as t: loss = ...  # draw_dot(loss, model=t): a cluster per module
 
 Needs only autograd and graphviz; plots need matplotlib and the Jupyter controls
 ipywidgets (`pip install 'chainrule[viz]'`), both imported only when used.
 """
 
 from .dot import MODES, Graph, draw_dot
-from .modules import Trace, trace
+from .modules import ModuleCalls, record_calls
 from .render import RenderUnavailable, render, svg
 from .stepper import Step, Stepper
 
@@ -22,7 +22,7 @@ _LAZY = {  # imported on first use, so viz imports without matplotlib or ipywidg
 }
 
 __all__ = [
-    "draw_dot", "render", "svg", "Stepper", "Step", "trace", "Trace", "Graph", "MODES",
+    "draw_dot", "render", "svg", "Stepper", "Step", "record_calls", "ModuleCalls", "Graph", "MODES",
     "RenderUnavailable", *_LAZY,
 ]
 

@@ -121,7 +121,7 @@ def draw_dot(
 
     mode: "forward" shows each Value's name and data; "backward" its gradient and, on
       every edge, the local derivative and the gradient passed back; "both" all of it.
-    model: an nn Module whose forward pass built the graph (or a `viz.trace` of it); its
+    model: an nn Module whose forward pass built the graph (or a `viz.record_calls` of it); its
       neurons and layers are drawn as clusters. collapse: "auto" (collapse modules only
       to fit max_nodes), "none", "neurons" or "layers".
     params: leaves to draw as parameters besides those found by themselves (nn's

@@ -9,7 +9,7 @@ viz works it out from the outside, in one of two ways:
   starts from do not count). Ops applied to a module's output outside it with no other
   input (say `y * 2`) are drawn inside that module, since nothing in the graph tells
   them apart.
-- exactly, from a trace (`with viz.trace(model) as t: loss = ...`, then
+- exactly, from a record of the calls (`with viz.record_calls(model) as t: loss = ...`, then
   `draw_dot(loss, model=t)`): each module call's nodes are those between its inputs and
   its outputs, the innermost call winning; within a call, the parameters place nodes in
   the inner modules it uses without calling them (a Layer computing its neurons).
@@ -53,7 +53,7 @@ def _groups(model):
     if not hasattr(model, "named_modules") or not hasattr(model, "named_parameters"):
         raise TypeError(
             f"model must be an nn Module (with named_modules() and named_parameters()) or a "
-            f"viz.trace, got {type(model).__name__}"
+            f"viz.record_calls, got {type(model).__name__}"
         )
     groups = {}
     for path, module in model.named_modules():
@@ -123,8 +123,9 @@ def infer_owners(order, param_owner) -> dict:
     return owner
 
 
-class Trace:
-    """The module calls made inside ``with viz.trace(model) as t:``; pass it as draw_dot's model."""
+class ModuleCalls:
+    """The module calls made inside ``with viz.record_calls(model) as t:``; pass it as
+    draw_dot's model."""
 
     def __init__(self, model):
         self.model = model
@@ -166,17 +167,17 @@ def _values(x, out):
 
 
 @contextlib.contextmanager
-def trace(model):
+def record_calls(model):
     """Record which module computed which Values, for exact clusters in `draw_dot`.
 
-        with viz.trace(model) as t:
+        with viz.record_calls(model) as t:
             loss = mse_loss(model(x), y)
         draw_dot(loss, model=t)
 
     Each module's ``forward`` is wrapped on the instance for the duration of the block
     (the classes are not touched) and restored afterwards, even on error.
     """
-    record = Trace(model)
+    record = ModuleCalls(model)
     wrapped = []
     for path, module in model.named_modules():
         if not path or "forward" in vars(module):
@@ -207,7 +208,7 @@ def attach(plan, model, collapse, max_nodes):
     param_owner = _param_owners(model, groups)
     plan.params = set(param_owner)
     plan.owner = infer_owners(plan.order, param_owner)
-    if isinstance(model, Trace):
+    if isinstance(model, ModuleCalls):
         # The trace knows each call's boundary; inside it, the parameters still tell
         # which inner module (a neuron a Layer calls directly, say) computed a node.
         traced = model.owners(plan.order, groups)
