@@ -10,6 +10,8 @@ Names and semantics follow PyTorch (``torch.nn``, ``torch.nn.functional``, ``tor
 so that every number can be checked against it.
 """
 
+from autograd import Parameter
+
 from . import (
     backends,
     callbacks,
@@ -32,7 +34,7 @@ from .regularization import Dropout, GaussianNoise, l1_penalty, l2_penalty
 from .training import Trainer, fit
 
 __all__ = [
-    "Module", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout",
+    "Module", "Parameter", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout",
     "GaussianNoise", "BatchNorm", "BatchNorm1d", "LayerNorm", "EarlyStopping", "Callback",
     "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit",
     "functional", "losses", "regularization", "init", "optim", "data", "metrics",

@@ -10,13 +10,13 @@ batch (a list of examples, or a 2-D numpy array); a batch gives one output per e
 
 from __future__ import annotations
 
-from autograd import Value
-from autograd.nested import as_example, for_each_example, is_batch, map_nested
+from autograd import Parameter, Value
+from autograd.nested import for_each_example, is_batch, map_nested
 
 from . import functional as F
 from ._checks import positive_int
 from .init import INITIALIZERS, as_rng
-from .module import MODULES, Module, class_key, constructor_arguments
+from .module import MODULES, Module, class_key, constructor_arguments, input_values
 
 __all__ = ["Neuron", "Layer", "MLP", "Sequential", "Activation"]
 
@@ -66,8 +66,8 @@ class Neuron(Module):
         self._act = F.activation(activation, negative_slope)
         self.activation = activation
         self.negative_slope = negative_slope
-        self.weight = [Value(0.0, label=f"w{i}") for i in range(nin)]
-        self.bias = Value(0.0, label="b") if bias else None
+        self.weight = [Parameter(0.0) for _ in range(nin)]  # labelled weight[0], ... by Module
+        self.bias = Parameter(0.0) if bias else None
         if init is not False:  # a Layer initializes all its neurons' weights at once
             _initialize([self.weight], init, activation, as_rng(seed))
 
@@ -87,7 +87,7 @@ class Neuron(Module):
         return self._act(z) if self._act is not None else z
 
     def forward(self, x):
-        return for_each_example(x, lambda e: self._output(as_example(e, self.nin, "Neuron")))
+        return for_each_example(x, lambda e: self._output(input_values(e, self.nin, "Neuron")))
 
     def config(self):
         return {"nin": self.nin, "activation": self.activation, "bias": self.bias is not None,
@@ -127,7 +127,7 @@ class Layer(Module):
         return [n.bias for n in self.neurons]
 
     def _output(self, x):
-        x = as_example(x, self.nin, "Layer")
+        x = input_values(x, self.nin, "Layer")  # once: every neuron reads the same Values
         return [n._output(x) for n in self.neurons]
 
     def forward(self, x):

@@ -5,6 +5,15 @@ is a parameter, a `Module` or a list of Modules is a child. Names are attribute 
 (``layers.0.neurons.3.weight``). Numbers that are state without being trained (BatchNorm's
 running statistics) are buffers, listed by name in the class's ``_buffers``.
 Attributes whose names start with "_" are private and never part of the state.
+
+nn's weights and biases are `Parameter`s (a Value that says it is learned, as
+``torch.nn.Parameter``), and a Parameter's label is its name in the model, with a list's
+index in brackets: ``layers.0.neurons.1.weight[0]``, ``layers.0.neurons.1.bias`` (a
+standalone Neuron's are ``weight[0]``, ``bias``), so a diagram speaks the model's names.
+Labels are set when something is assigned into a module, and a module assigned into
+another takes its path along, so they hold however models are built or nested; a forward
+pass costs nothing extra. `named_parameters()` sets them again (a list changed in place, a
+parameter shared by two modules: it carries the first name, the one listed).
 """
 
 from __future__ import annotations
@@ -17,8 +26,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from autograd import Value
-from autograd.nested import data_of
+from autograd import Parameter, Value
+from autograd.nested import as_example, data_of
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 
@@ -40,11 +49,37 @@ def _all_are(items, kind) -> bool:
     return bool(items) and isinstance(items[0], kind) and all(isinstance(x, kind) for x in items)
 
 
+def _place(item, path: str) -> None:
+    """Give what an attribute at `path` holds its name: a Parameter its label, a module
+    (and everything inside it) its path. Anything else is left alone."""
+    if isinstance(item, Parameter):
+        item.label = path
+    elif isinstance(item, Module):
+        item._relabel(path + ".")
+    elif isinstance(item, (list, tuple)):
+        if _all_are(item, Value):
+            for i, v in enumerate(item):
+                if isinstance(v, Parameter):
+                    v.label = f"{path}[{i}]"
+        elif _all_are(item, Module):
+            for i, m in enumerate(item):
+                m._relabel(f"{path}.{i}.")
+
+
+def input_values(x, width: int, who: str) -> list:
+    """One example as `width` Values: numbers become constants labelled by position
+    (``x[0]``), Values pass through as they are. A module converts its inputs once, so a
+    number that several neurons read is one node of the graph, not one per neuron."""
+    return [v if isinstance(v, Value) else Value(v, label=f"x[{i}]")
+            for i, v in enumerate(as_example(x, width, who))]
+
+
 class Module:
     """Base class: parameters, train/eval mode, state_dict and saving for any model."""
 
     training = True
     _buffers: tuple = ()
+    _prefix = ""  # this module's path in the model it was assigned into, with a final "."
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -55,6 +90,18 @@ class Module:
 
     def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            _place(value, self._prefix + name)
+
+    def _relabel(self, prefix: str) -> None:
+        """This module now sits at `prefix` ("layers.0."): label everything inside."""
+        self._prefix = prefix
+        for name, item in vars(self).items():
+            if not name.startswith("_"):
+                _place(item, prefix + name)
 
     # --- what the module is made of ----------------------------------------------------
 
@@ -88,18 +135,24 @@ class Module:
         return [m for _, m in self.named_modules()]
 
     def named_parameters(self) -> list:
-        """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``."""
+        """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``.
+
+        Each Parameter's label is (re)set to its name, as a label spells it
+        (``layers.0.neurons.0.weight[1]``), after this module's own path.
+        """
         out, seen = [], set()
         for prefix, module in self.named_modules():
             for name, item in module._held(Value):
                 key = _join(prefix, name)
-                pairs = [(key, item)] if isinstance(item, Value) else [
-                    (f"{key}.{i}", v) for i, v in enumerate(item)
+                triples = [(key, key, item)] if isinstance(item, Value) else [
+                    (f"{key}.{i}", f"{key}[{i}]", v) for i, v in enumerate(item)
                 ]
-                for k, v in pairs:
+                for k, label, v in triples:
                     if id(v) not in seen:  # a shared parameter is listed once
                         seen.add(id(v))
                         out.append((k, v))
+                        if isinstance(v, Parameter):
+                            v.label = self._prefix + label
         return out
 
     def parameters(self) -> list:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
-from autograd import Value
-from autograd.nested import as_example, as_nested, data_of, for_each_example, is_batch, total
+from autograd import Parameter
+from autograd.nested import as_nested, data_of, for_each_example, is_batch, total
 
 from ._checks import positive_int
-from .module import Module, constructor_arguments
+from .module import Module, constructor_arguments, input_values
 
 __all__ = ["BatchNorm", "BatchNorm1d", "LayerNorm"]
 
@@ -59,8 +59,8 @@ class BatchNorm(Module):
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        self.weight = [Value(1.0) for _ in range(num_features)] if affine else None
-        self.bias = [Value(0.0) for _ in range(num_features)] if affine else None
+        self.weight = [Parameter(1.0) for _ in range(num_features)] if affine else None
+        self.bias = [Parameter(0.0) for _ in range(num_features)] if affine else None
         if track_running_stats:
             self.running_mean = [0.0] * num_features
             self.running_var = [1.0] * num_features
@@ -74,7 +74,7 @@ class BatchNorm(Module):
         inv_std = [1.0 / math.sqrt(v + self.eps) for v in self.running_var]
 
         def standardize(example):
-            example = as_example(example, self.num_features, "BatchNorm")
+            example = input_values(example, self.num_features, "BatchNorm")
             return self._standardize(example, self.running_mean, inv_std)
 
         return for_each_example(x, standardize)
@@ -90,7 +90,7 @@ class BatchNorm(Module):
                 "BatchNorm in training mode needs a batch (a list of examples) to take "
                 "statistics over, got one example; pass a batch, or call model.eval()"
             )
-        batch = [as_example(e, self.num_features, "BatchNorm") for e in as_nested(x)]
+        batch = [input_values(e, self.num_features, "BatchNorm") for e in as_nested(x)]
         n = len(batch)
         if n < 2:
             raise ValueError(
@@ -142,11 +142,11 @@ class LayerNorm(Module):
         self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps = _positive(eps, "LayerNorm", "eps")
         n = self.normalized_shape
-        self.weight = [Value(1.0) for _ in range(n)] if elementwise_affine else None
-        self.bias = [Value(0.0) for _ in range(n)] if elementwise_affine and bias else None
+        self.weight = [Parameter(1.0) for _ in range(n)] if elementwise_affine else None
+        self.bias = [Parameter(0.0) for _ in range(n)] if elementwise_affine and bias else None
 
     def _normalize(self, example):
-        example = as_example(example, self.normalized_shape, "LayerNorm")
+        example = input_values(example, self.normalized_shape, "LayerNorm")
         n = len(example)
         mean = total(example) / n
         centred = [xi - mean for xi in example]
