@@ -229,3 +229,57 @@ def test_nn_parameters_are_steps_of_kind_parameter():
     weight = model.parameters()[0]
     caption = [st.caption for st in s.steps if st.node is weight][0]
     assert "parameter" in caption
+
+
+def mlp_16_16():
+    import nn
+    from nn.losses import mse_loss
+
+    model = nn.MLP(2, [16, 16, 1], activation="tanh", seed=0)
+    loss = mse_loss(model([0.5, -1.0]), 1.0)
+    return model, loss
+
+
+def test_a_2_16_16_1_network_is_walked_layer_by_layer_and_opened_where_chosen():
+    model, loss = mlp_16_16()
+    with pytest.raises(ValueError, match="collapse modules"):
+        Stepper(loss)  # some 1,500 Values: too many to step one by one
+    s = Stepper(loss, model=model, collapse="layers")
+    assert s.modules() == ["layers.0", "layers.1", "layers.2"]
+    assert len(s) <= 20
+    phases = [(st.phase, getattr(st.node, "path", None)) for st in s.steps]
+    layers = [p for phase, p in phases if phase == "forward" and p]
+    assert layers == ["layers.0", "layers.1", "layers.2"]  # inputs first
+    assert [p for phase, p in phases if phase == "backward" and p] == layers[::-1]
+    # the walk by layers gives every Value the gradient the engine gives
+    params = model.parameters()
+    expected = grad(loss, params)
+    got = s.gradients()
+    assert [got.get(p, 0.0) for p in params] == pytest.approx(list(expected), rel=1e-12)
+
+    opened = s.drill("layers.1")
+    assert "layers.1" not in opened.modules()
+    assert [p for p in opened.modules() if p.startswith("layers.1.")] == [
+        f"layers.1.neurons.{k}" for k in range(16)]
+    neuron = opened.drill("layers.1.neurons.3")
+    assert "layers.1.neurons.3" not in neuron.modules() and len(neuron) < 300
+    got = neuron.gradients()
+    assert [got.get(p, 0.0) for p in params] == pytest.approx(list(expected), rel=1e-12)
+    with pytest.raises(ValueError, match="no collapsed module 'layers.9'"):
+        s.drill("layers.9")
+
+
+@needs_dot
+def test_a_module_step_marks_its_box_and_fills_in_its_outputs():
+    model, loss = mlp_16_16()
+    loss.backward()
+    s = Stepper(loss, model=model, collapse="layers")
+    k = [i for i, st in enumerate(s.steps) if getattr(st.node, "path", "") == "layers.1"][0]
+    group = s.steps[k].node
+    before, after = s.state(k - 1)[group.node_id], s.state(k)[group.node_id]
+    assert after[0] == "current" and before[0] == ""
+    assert any("data ?" in text for text, _ in before[1])
+    assert not any("data ?" in text for text, _ in after[1])
+    root = frame(s, k)
+    assert classes(root, "node")[group.node_id] == {"current"}
+    assert any("… and 10 more outputs" in t for t in node_texts(root)[group.node_id])

@@ -72,3 +72,22 @@ def test_a_wide_graph_is_shown_through_a_window_on_the_current_node():
         assert left <= x0 and x1 <= left + w and top <= y0 and y1 <= top + h, i
     whole.value = True
     assert 'width="100%"' in picture.value
+
+
+def test_the_widget_opens_a_module_and_goes_back():
+    import nn
+    from nn.losses import mse_loss
+
+    model = nn.MLP(2, [4, 4, 1], activation="tanh", seed=0)
+    loss = mse_loss(model([0.5, -1.0]), 1.0)
+    s = Stepper(loss, model=model, collapse="layers")
+    box = s.widget()
+    choose, back = box.children[0].children[-1].children
+    assert back.disabled and "layers.1" in [value for _, value in choose.options]
+    choose.value = "layers.1"
+    assert box.stepper.modules()[1:5] == [f"layers.1.neurons.{k}" for k in range(4)]
+    assert len(box.stepper) > len(s)
+    choose, back = box.children[0].children[-1].children
+    assert not back.disabled
+    back.click()
+    assert box.stepper is s

@@ -295,7 +295,8 @@ class _Builder:
         for node in self.plan.order:
             if self.plan.shown_as(node) is None:
                 self.draw_value(node, boxes.get(self.plan.owner.get(node), g), g)
-        _modules.draw_collapsed(self.plan, g, boxes, self.source_id, self.painter, self.label)
+        _modules.draw_collapsed(self.plan, g, boxes, self.source_id, self.painter, self.label,
+                                self.prefix)
         if self.plan.hidden:
             g.node("more", self.label([
                 Row(f"⋯ {self.plan.hidden:,} earlier values ({self.plan.hidden_ops:,} ops) "

@@ -258,37 +258,53 @@ def _lineage(group):
 MAX_LISTED = 6  # outputs listed in a collapsed module's box; the rest are counted
 
 
-def draw_collapsed(plan, g, boxes, source_id, painter, lab):
-    """One node per collapsed group, with the edges from outside into it."""
+def collapsed_members(plan) -> dict:
+    """{collapsed Group: the Values drawn inside it, in order}, for groups that hold any."""
     members = {group: [] for group in plan.collapsed}
     for node in plan.order:
         group = plan.shown_as(node)
         if group is not None:
             members[group].append(node)
-    roots = set(plan.roots)
-    for group, nodes in members.items():
-        if not nodes:
-            continue
+    return {group: nodes for group, nodes in members.items() if nodes}
+
+
+def outputs_of(plan, nodes) -> list:
+    """The Values of `nodes` that the rest of the graph uses (or that are outputs)."""
+    inside = set(nodes)
+    outputs = [v for v in nodes if v in set(plan.roots)]
+    outputs += [p for v in plan.order if v not in inside for p in v.parents if p in inside]
+    return list(dict.fromkeys(outputs))
+
+
+def collapsed_rows(plan, group, nodes, painter) -> list:
+    """The rows of a collapsed module's box: its path, what it holds, its outputs' numbers."""
+    ops = sum(1 for v in nodes if not v.is_leaf)
+    params = sum(1 for v in nodes if v in plan.params)
+    rows = [Row(f"{group.path} ({group.type_name})", bold=True, limit=80),
+            Row(f"{ops} ops, {params} parameters")]
+    outputs = outputs_of(plan, nodes)
+    for v in outputs[:MAX_LISTED]:
+        parts = []
+        if painter.show_data:
+            number = painter.data(v)
+            parts.append(f"data {fmt(number)}")
+        if painter.show_grad:
+            parts.append(f"grad {fmt(painter.grad(v))}")
+        if parts:
+            width = 150 if painter.cell_width else None  # the stepper fixes every cell
+            rows.append(Row("out: " + ", ".join(parts), width=width))
+    if len(outputs) > MAX_LISTED and (painter.show_data or painter.show_grad):
+        rows.append(Row(f"… and {len(outputs) - MAX_LISTED} more outputs"))
+    return rows
+
+
+def draw_collapsed(plan, g, boxes, source_id, painter, lab, id_prefix=""):
+    """One node per collapsed group, with the edges from outside into it."""
+    for group, nodes in collapsed_members(plan).items():
         inside = set(nodes)
-        ops = sum(1 for v in nodes if not v.is_leaf)
-        params = sum(1 for v in nodes if v in plan.params)
-        outputs = [v for v in nodes if v in roots]
-        outputs += [p for v in plan.order if v not in inside for p in v.parents if p in inside]
-        rows = [Row(f"{group.path} ({group.type_name})", bold=True, limit=80),
-                Row(f"{ops} ops, {params} parameters")]
-        outputs = list(dict.fromkeys(outputs))
-        for v in outputs[:MAX_LISTED]:
-            parts = []
-            if painter.show_data:
-                parts.append(f"data {fmt(painter.data(v))}")
-            if painter.show_grad:
-                parts.append(f"grad {fmt(painter.grad(v))}")
-            if parts:
-                rows.append(Row("out: " + ", ".join(parts)))
-        if len(outputs) > MAX_LISTED and (painter.show_data or painter.show_grad):
-            rows.append(Row(f"… and {len(outputs) - MAX_LISTED} more outputs"))
         home = boxes.get(group.parent, g)
-        home.node(group.node_id, lab(rows), **KIND_ATTRS["module"])
+        home.node(group.node_id, lab(collapsed_rows(plan, group, nodes, painter)),
+                  id=id_prefix + group.node_id, **KIND_ATTRS["module"])
         done = set()
         for v in nodes:
             for p in v.parents:

@@ -11,6 +11,11 @@ The graph is laid out once. A frame is the state of that one drawing after a ste
 node is current, which numbers are known, which gradients are partial or final. `state(i)`
 gives it as texts and classes per element id; the HTML page and the Jupyter widget both
 replay these states on the one SVG, so a page grows with the graph, not graph × frames.
+
+With a model, a step can be a whole module (``Stepper(loss, model=m, collapse="layers")``):
+a layer computes all its outputs in one forward step and passes all its gradients back in
+one backward step; `drill(path)` opens one module a level deeper (layer → neurons → ops),
+so a 2-16-16-1 network can be walked, opened where the learner chooses.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from functools import cached_property
 from autograd import Value, topological_order
 
 from . import graph as _graph
+from . import modules as _modules
 from .dot import (
     Painter,
     build,
@@ -53,28 +59,41 @@ class Stepper:
     """The forward and backward walk through `root`'s graph.
 
         s = Stepper(loss)
-        len(s)            # 2 × the number of Values
+        len(s)            # 2 × the number of Values (or of units, with a model)
         s.steps[3].caption
         s.svg(3)          # frame 3 as SVG text; s.graph(3) as a graphviz.Digraph
         s.to_html("walk.html")   # the whole walk as one self-contained page
         s.widget()        # Jupyter controls (ipywidgets)
+
+    With ``model=`` (an nn Module, or a `viz.record_calls` record) and ``collapse="layers"``
+    or ``"neurons"``, each collapsed module is one step; ``s.drill("layers.1")`` gives the
+    walk with that module opened one level.
     """
 
-    def __init__(self, root, *, params=(), max_nodes=150, legend=True):
+    def __init__(self, root, *, params=(), model=None, collapse="none", expand=(),
+                 max_nodes=150, legend=True):
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}: {root!r}")
         order = topological_order(root)
-        if len(order) > max_nodes:
-            raise ValueError(
-                f"Stepper: the graph has {len(order)} values, so {2 * len(order)} steps; more "
-                f"than max_nodes={max_nodes} values is too long to follow. Step through a "
-                f"smaller piece (one neuron, one example), or pass max_nodes={len(order)}."
-            )
-        self.root = root
-        self.order = order
-        self.legend = legend
+        self.root, self.order, self.legend = root, order, legend
+        self.model, self.collapse, self.expand = model, collapse, tuple(expand)
         params = _graph.found_params(order) | _graph.as_params(params)
         self.plan = _graph.Plan(order, [root], params=params)
+        if model is not None:
+            _modules.attach(self.plan, model, collapse, None)
+            _open(self.plan, self.expand)
+        elif collapse != "none" or expand:
+            raise ValueError(f"collapse={collapse!r} needs the model: Stepper(root, model=model)")
+        self.units, self.members = _units(self.plan)
+        if len(self.units) > max_nodes:
+            hint = ("collapse modules: Stepper(loss, model=model, collapse='layers')"
+                    if model is None else "collapse a coarser level ('layers')")
+            raise ValueError(
+                f"Stepper: the graph has {len(self.units)} values, so {2 * len(self.units)} "
+                f"steps; more than max_nodes={max_nodes} values is too long to follow. Step "
+                f"through a smaller piece (one neuron, one example), {hint}, or pass "
+                f"max_nodes={len(self.units)}."
+            )
         self.names = short_names(order)
         self.ghosted = ghosted(self.plan)
         self._locals = {v: _graph.local_gradients(v) for v in order}
@@ -82,6 +101,7 @@ class Stepper:
         for node in order:
             for parent in node.parents:
                 self._uses[parent] = self._uses.get(parent, 0) + 1
+        self._forward_step = {v: k for k, u in enumerate(self.units) for v in self.members[u]}
         self._history = self._walk()
         self.steps = self._captions()
 
@@ -91,22 +111,36 @@ class Stepper:
     def __repr__(self):
         return f"Stepper({len(self.order)} values, {len(self)} steps)"
 
+    def modules(self) -> list:
+        """The paths of the modules drawn collapsed, which `drill` can open."""
+        return [unit.path for unit in self.units if isinstance(unit, _modules.Group)]
+
+    def drill(self, path) -> Stepper:
+        """The same walk with the module at `path` opened one level (its neurons, or its ops)."""
+        if path not in self.modules():
+            raise ValueError(f"no collapsed module {path!r} here; these can be opened: "
+                             f"{', '.join(self.modules()) or 'none'}")
+        return Stepper(self.root, params=self.plan.params, model=self.model,
+                       collapse=self.collapse, expand=(*self.expand, path),
+                       max_nodes=max(150, 2 * len(self.order)), legend=self.legend)
+
     # --- the walk --------------------------------------------------------------------
 
     def _walk(self):
         """For each backward step: (grads after it, terms per node, nodes it passed to)."""
         grads, terms, history = {}, {}, []
-        for node in reversed(self.order):
-            if node is self.root:
-                grads[node] = 1.0
-                terms[node] = [1.0]
-            g = grads.get(node, 0.0)
+        for unit in reversed(self.units):
             touched = []
-            for parent, d in zip(node.parents, self._locals[node]):
-                term = g * d if d is not None else float("nan")
-                grads[parent] = grads.get(parent, 0.0) + term
-                terms.setdefault(parent, []).append(term)
-                touched.append(parent)
+            for node in reversed(self.members[unit]):
+                if node is self.root:
+                    grads[node] = 1.0
+                    terms[node] = [1.0]
+                g = grads.get(node, 0.0)
+                for parent, d in zip(node.parents, self._locals[node]):
+                    term = g * d if d is not None else float("nan")
+                    grads[parent] = grads.get(parent, 0.0) + term
+                    terms.setdefault(parent, []).append(term)
+                    touched.append(parent)
             history.append((dict(grads), {k: list(v) for k, v in terms.items()}, touched))
         return history
 
@@ -120,23 +154,38 @@ class Stepper:
                 "value": "an intermediate result"}.get(kind, kind)
 
     def _captions(self):
-        n, steps = len(self.order), []
-        for i, node in enumerate(self.order):
-            steps.append(Step(i, "forward", node, f"forward {i + 1}/{n}: {self._forward(node)}"))
-        for j, node in enumerate(reversed(self.order)):
-            text = self._backward(j, node)
-            steps.append(Step(n + j, "backward", node, f"backward {j + 1}/{n}: {text}"))
+        n, steps = len(self.units), []
+        for i, unit in enumerate(self.units):
+            text = self._forward(unit)
+            steps.append(Step(i, "forward", unit, f"forward {i + 1}/{n}: {text}"))
+        for j, unit in enumerate(reversed(self.units)):
+            text = self._backward(j, unit)
+            steps.append(Step(n + j, "backward", unit, f"backward {j + 1}/{n}: {text}"))
         return steps
 
-    def _forward(self, node):
-        name = self.names[node]
-        if node.is_leaf:
-            return f"{name} = {fmt(node.data)}, {self._kind(node)}"
-        op = node.grad_fn
-        inputs = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in node.parents)
-        return f"{name} = {fmt(node.data)}, computed by {op.name!r} from {inputs}"
+    def _forward(self, unit):
+        if isinstance(unit, _modules.Group):
+            return self._module_forward(unit)
+        name = self.names[unit]
+        if unit.is_leaf:
+            return f"{name} = {fmt(unit.data)}, {self._kind(unit)}"
+        op = unit.grad_fn
+        inputs = ", ".join(f"{self.names[p]} = {fmt(p.data)}" for p in unit.parents)
+        return f"{name} = {fmt(unit.data)}, computed by {op.name!r} from {inputs}"
 
-    def _backward(self, j, node):
+    def _module_forward(self, group):
+        nodes = self.members[group]
+        ops = sum(1 for v in nodes if not v.is_leaf)
+        outputs = _modules.outputs_of(self.plan, nodes)
+        shown = ", ".join(f"{self.names[v]} = {fmt(v.data)}" for v in outputs[:4])
+        more = f" and {len(outputs) - 4} more" if len(outputs) > 4 else ""
+        return (f"{group.path} ({group.type_name}) computes {ops} ops; its outputs: "
+                f"{shown}{more}. drill({group.path!r}) opens it")
+
+    def _backward(self, j, unit):
+        if isinstance(unit, _modules.Group):
+            return self._module_backward(j, unit)
+        node = unit
         grads, terms, _ = self._history[j]
         name = in_formula(self.names[node])
         g = grads.get(node, 0.0)
@@ -165,6 +214,17 @@ class Stepper:
                           f"+= {fmt(g)} × {fmt(d)} = {fmt(g * d)} (now {fmt(after)}, {state})")
         return f"{head}. " + "; ".join(passes)
 
+    def _module_backward(self, j, group):
+        grads, _, touched = self._history[j]
+        inside = set(self.members[group])
+        sent = [p for p in dict.fromkeys(touched) if p not in inside]
+        shown = ", ".join(f"{in_formula(self.names[p])}.grad = {fmt(grads.get(p, 0.0))}"
+                          for p in sent[:4])
+        more = f" and {len(sent) - 4} more" if len(sent) > 4 else ""
+        return (f"{group.path} ({group.type_name}) passes the gradient back through its "
+                f"{sum(1 for v in inside if not v.is_leaf)} ops, to its parameters and "
+                f"inputs: {shown}{more}")
+
     def _terms_done(self, back, node):
         """Whether `node` has all its gradient terms after backward step `back`."""
         if node is self.root:
@@ -191,15 +251,20 @@ class Stepper:
     def state(self, i) -> dict:
         """{element id: (class, ((text, tone), ...))} of every changing element at frame i.
 
-        Classes: "current" (the step's node, its op and edges), "passed" (a node that just
-        received a gradient term), "active" (an edge being multiplied), "" (none). Tones:
-        "pending", "partial", "final", "formula" or "plain".
+        Classes: "current" (the step's node or module, its op and edges), "passed" (a node
+        that just received a gradient term), "active" (an edge being multiplied), "" (none).
+        Tones: "pending", "partial", "final", "formula" or "plain".
         """
         i = self._check(i)
         painter = _FramePainter(self, i)
         current = self.steps[i].node
         state = {}
+        for group, nodes in _modules.collapsed_members(self.plan).items():
+            rows = _texts(_modules.collapsed_rows(self.plan, group, nodes, painter))
+            state[group.node_id] = ("current" if group is current else "", rows)
         for n, node in enumerate(self.order):
+            if self.plan.shown_as(node) is not None:
+                continue
             kind = _graph.kind(node, {self.root}, self.plan.params)
             rows = _texts(_value_rows(node, self.names[node], painter, kind))
             cls = "current" if node is current else ("passed" if node in painter.touched else "")
@@ -208,7 +273,9 @@ class Stepper:
             if node.is_leaf:
                 continue
             state[op_id(n)] = ("current" if node is current else "", ())
-            for k in range(len(node.parents)):
+            for k, parent in enumerate(node.parents):
+                if self.plan.shown_as(parent) is not None:
+                    continue  # a plain edge out of a collapsed module: nothing on it
                 edge = "active" if node is current else ""
                 state[edge_id(n, k)] = (edge, _texts(edge_rows(node, k, self.names, painter)))
         return state
@@ -223,8 +290,11 @@ class Stepper:
         return frames
 
     def focus(self, i) -> str:
-        """The element id of frame i's current node."""
-        return value_id(self.order.index(self.steps[self._check(i)].node))
+        """The element id of frame i's current node (or module)."""
+        unit = self.steps[self._check(i)].node
+        if isinstance(unit, _modules.Group):
+            return unit.node_id
+        return value_id(self.order.index(unit))
 
     @cached_property
     def _base_svg(self) -> str:
@@ -280,18 +350,18 @@ class _FramePainter(Painter):
     def __init__(self, stepper, i):
         super().__init__("both")
         self.s = stepper
-        n = len(stepper.order)
-        self.forward_done = i + 1 if i < n else n  # Values computed so far
+        n = len(stepper.units)
+        self.forward_done = i + 1 if i < n else n  # units computed so far
         self.back = i - n  # index into the backward history, -1 while going forward
-        self.position = {v: k for k, v in enumerate(stepper.order)}
         if self.back >= 0:
             self.grads, _, self.touched = stepper._history[self.back]
-            self.processed = set(list(reversed(stepper.order))[: self.back + 1])
+            done = list(reversed(stepper.units))[: self.back + 1]
+            self.processed = {v for unit in done for v in stepper.members[unit]}
         else:
             self.grads, self.touched, self.processed = {}, [], set()
 
     def known(self, node):
-        return self.position[node] < self.forward_done
+        return self.s._forward_step[node] < self.forward_done
 
     def data(self, node):
         return node.data if self.known(node) else None
@@ -323,3 +393,40 @@ class _FramePainter(Painter):
     def note(self, plan):
         return ""
 
+
+def _open(plan, paths):
+    """Open each collapsed module in `paths` one level: its child modules collapse instead."""
+    for path in paths:
+        group = next((g for g in plan.collapsed if g.path == path), None)
+        if group is None:
+            raise ValueError(f"no collapsed module {path!r} to open")
+        used = {g for g in plan.groups}
+        plan.collapsed = (plan.collapsed - {group}) | {c for c in group.children if c in used}
+
+
+def _units(plan):
+    """The steps' units in an order inputs-first: each collapsed module, and each Value
+    outside them; {unit: its Values in topological order}."""
+    members, unit_of = {}, {}
+    for node in plan.order:
+        unit = plan.shown_as(node) or node
+        members.setdefault(unit, []).append(node)
+        unit_of[node] = unit
+    after = {unit: set() for unit in members}  # unit -> the units that must come before it
+    for node in plan.order:
+        for parent in node.parents:
+            if unit_of[parent] is not unit_of[node]:
+                after[unit_of[node]].add(unit_of[parent])
+    units, placed = [], set()
+    pending = list(members)  # in the order of their first Value: kept wherever it can be
+    while pending:
+        ready = next((u for u in pending if after[u] <= placed), None)
+        if ready is None:
+            raise ValueError(
+                "Stepper: these modules feed each other back and forth, so they cannot be "
+                "stepped one module at a time; use a finer collapse ('neurons' or 'none')"
+            )
+        units.append(ready)
+        placed.add(ready)
+        pending.remove(ready)
+    return units, members

@@ -52,8 +52,19 @@ def _resize(svg_text, view_box, size):
 
 
 def stepper_widget(stepper, interval=900):
-    """A VBox of controls for `stepper` (a viz.Stepper); `interval` is ms per step in play."""
+    """A VBox of controls for `stepper` (a viz.Stepper); `interval` is ms per step in play.
+
+    With collapsed modules, an "open" menu drills into one (`Stepper.drill`) and "back"
+    returns to the walk before it.
+    """
     w = _ipywidgets()
+    box = w.VBox()
+    _fill(box, stepper, [], interval, w)
+    return box
+
+
+def _fill(box, stepper, outer, interval, w):
+    """Put the controls of `stepper` into `box`; `outer` holds the walks drilled out of."""
     n = len(stepper)
     base = stepper._base_svg
     boxes = element_boxes(base)
@@ -86,6 +97,26 @@ def stepper_widget(stepper, interval=900):
     prev.on_click(lambda _: move(-1))
     nxt.on_click(lambda _: move(1))
     show()
-    box = w.VBox([w.HBox([prev, play, nxt, slider, count, whole]), caption, picture])
+    bar = [prev, play, nxt, slider, count, whole]
+    if stepper.modules() or outer:
+        bar.append(_drill_controls(box, stepper, outer, interval, w))
+    box.children = [w.HBox(bar), caption, picture]
     box.stepper = stepper  # for code that wants to read it back
-    return box
+
+
+def _drill_controls(box, stepper, outer, interval, w):
+    choose = w.Dropdown(options=[("open a module…", "")] + [(p, p) for p in stepper.modules()],
+                        value="", description="", layout=w.Layout(width="14em"))
+    back = w.Button(description="back", tooltip="back to the walk before opening",
+                    disabled=not outer, layout=w.Layout(width="5em"))
+
+    def open_module(change):
+        if change["new"]:
+            _fill(box, stepper.drill(change["new"]), [*outer, stepper], interval, w)
+
+    def back_out(_):
+        _fill(box, outer[-1], outer[:-1], interval, w)
+
+    choose.observe(open_module, names="value")
+    back.on_click(back_out)
+    return w.HBox([choose, back])
