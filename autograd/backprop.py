@@ -14,6 +14,10 @@ The rules both follow:
 - **Never inf or nan.** Where a non-zero gradient meets an infinite or undefined local
   derivative, or a gradient overflows, the call raises (ZeroDivisionError, OverflowError or
   ValueError) naming the op and the point, and changes nothing: no ``.grad`` is touched.
+  A local derivative outside the float range is no error by itself (1/x at a subnormal x,
+  times a gradient of 1e-6): only what the chain rule stores must be a float, so such a
+  node's products are computed with a wider exponent range (`ops.Wide`). With
+  ``create_graph=True`` the derivative is itself a node, and must be a float.
 """
 
 from __future__ import annotations
@@ -147,14 +151,20 @@ def _chain_rule(order, root, seed, m, number) -> dict:
         x = number(node._a)
         y = number(node._b) if node._b is not None else None
         try:
-            terms = [g * d for d in op.local_derivatives(m, x, y, number(node), node._param)]
+            derivatives = op.local_derivatives(m, x, y, number(node), node._param)
+            terms = [g * d for d in derivatives]
         except (ArithmeticError, ValueError) as error:
             if g_number == 0.0:
                 continue  # zero stops, also in a graph: 0 times undefined counts as 0
-            raise _derivative_error(node, f"is not finite there ({error})", error) from None
-        if on_floats and not all(map(math.isfinite, terms)):
-            reason = f"times the gradient {g!r} that reaches it overflows a float"
-            raise _derivative_error(node, reason, OverflowError())
+            terms = _wide_terms(node, g) if on_floats else None
+            if terms is None:
+                raise _derivative_error(node, f"is not finite there ({error})", error) from None
+        else:
+            if on_floats and not _representable(terms, derivatives, g):
+                terms = _wide_terms(node, g)
+                if terms is None:
+                    reason = f"times the gradient {g!r} that reaches it overflows a float"
+                    raise _derivative_error(node, reason, OverflowError())
         for parent, term in zip(node.parents, terms):
             grads[parent] = grads[parent] + term if parent in grads else term
     if on_floats:
@@ -165,6 +175,38 @@ def _chain_rule(order, root, seed, m, number) -> dict:
                     "values or derivatives are too large, scale them down"
                 )
     return grads
+
+
+def _representable(terms, derivatives, g) -> bool:
+    """Are the products finite floats with all their digits? Not where one overflows, nor
+    where a gradient above 1 meets a derivative that underflowed to a subnormal (a few
+    digits left) or to 0: -out/y is 2.5e-324 at x = 2.7e84, y = 1.1e204 and the gradient
+    reaching it may be 1e238. A 0 is taken as exact (relu's) unless the gradient is above
+    1e6: below that, what an underflow to 0 can lose is under 1e6 x 2.2e-308."""
+    if not all(map(math.isfinite, terms)):
+        return False
+    if abs(g) <= 1.0:
+        return True
+    return all(abs(d) >= _SMALLEST_NORMAL or (d == 0.0 and abs(g) < 1e6) for d in derivatives)
+
+
+_SMALLEST_NORMAL = 2.2250738585072014e-308
+
+
+def _wide_terms(node, g):
+    """The gradient times each local derivative, where a derivative (or a step of its rule)
+    is beyond the float range, or so small that it has lost digits (subnormal): evaluated
+    again on `ops.Wide` numbers, rounded once at the end. None where a product is still
+    not a finite float, or the rule is undefined there."""
+    y = ops.Wide(node._b.data) if node._b is not None else None
+    try:
+        derivatives = node._op.local_derivatives(
+            ops.WIDE_MATH, ops.Wide(node._a.data), y, ops.Wide(node.data), node._param
+        )
+        terms = [float(ops.Wide(g) * d) for d in derivatives]
+    except (ArithmeticError, ValueError):
+        return None
+    return terms if all(map(math.isfinite, terms)) else None
 
 
 def _derivative_error(node, reason, error):

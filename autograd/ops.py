@@ -20,6 +20,7 @@ A rule that is a plain number (``1.0``) is a constant derivative.
 
 from __future__ import annotations
 
+import decimal
 import inspect
 import math
 from collections.abc import Callable
@@ -228,6 +229,65 @@ SYMBOL_MATH = MathNamespace(
     symbolic.function("cos"), symbolic.function("log"), symbolic.function("sigmoid"),
 )
 
+
+
+class Wide:
+    """A number with decimal's exponent range, for a local derivative beyond a float's.
+
+    d(log x)/dx = 1/x is 4.5e308 at x = 2.2e-309, past the largest float, while the
+    gradient times it (say 1e-6 x 4.5e308) is not. The chain rule evaluates such a rule
+    again on Wide numbers (`WIDE_MATH`) and rounds the product to a float only at the end.
+    """
+
+    __slots__ = ("d",)
+    CONTEXT = decimal.Context(prec=34, Emax=999_999, Emin=-999_999)  # traps what floats raise
+
+    def __init__(self, x):
+        self.d = x.d if isinstance(x, Wide) else decimal.Decimal(float(x))
+
+    @classmethod
+    def _of(cls, d):
+        wide = cls.__new__(cls)
+        wide.d = d
+        return wide
+
+    def _apply(self, name, other, swap=False):
+        a, b = self.d, Wide(other).d
+        a, b = (b, a) if swap else (a, b)
+        return Wide._of(getattr(self.CONTEXT, name)(a, b))
+
+    def __add__(self, o): return self._apply("add", o)
+    def __radd__(self, o): return self._apply("add", o, True)
+    def __sub__(self, o): return self._apply("subtract", o)
+    def __rsub__(self, o): return self._apply("subtract", o, True)
+    def __mul__(self, o): return self._apply("multiply", o)
+    def __rmul__(self, o): return self._apply("multiply", o, True)
+    def __truediv__(self, o): return self._apply("divide", o)
+    def __rtruediv__(self, o): return self._apply("divide", o, True)
+    def __pow__(self, o): return self._apply("power", o)
+    def __rpow__(self, o): return self._apply("power", o, True)
+    def __neg__(self): return Wide._of(self.CONTEXT.minus(self.d))
+    def __gt__(self, o): return self.d > Wide(o).d
+    def __lt__(self, o): return self.d < Wide(o).d
+    def __float__(self): return float(self.d)  # inf past the float range, as it should be
+
+    def __repr__(self):
+        return f"Wide({self.d})"
+
+
+def _wide_sign(x):
+    return 0.0 if x.d.is_zero() else (-1.0 if x.d.is_signed() else 1.0)
+
+
+def _on_float(f):  # for functions whose value is a float wherever their input is one
+    return lambda x: Wide(f(float(x)))
+
+
+WIDE_MATH = MathNamespace(
+    "wide", _wide_sign, lambda c, a, b: a if c else b, _on_float(math.sin),
+    _on_float(math.cos), lambda x: Wide._of(Wide.CONTEXT.ln(x.d)), _on_float(_sigmoid),
+)
+
 _XY, _X = ("x", "y"), ("x",)
 
 # fmt: off
@@ -249,7 +309,9 @@ SQRT = Op("sqrt", "sqrt", _X, _sqrt, (lambda out: 0.5 / out,), array_forward=np.
           method="sqrt")
 TANH = Op("tanh", "tanh", _X, math.tanh, (lambda out: 1.0 - out * out,), array_forward=np.tanh,
           method="tanh")
-SIGMOID = Op("sigmoid", "sigmoid", _X, _sigmoid, (lambda out: out * (1.0 - out),),
+# sigmoid' = out·(1 - out), with 1 - out written as sigmoid(-x): for large x, 1 - out cancels
+# (it is 0 from x = 37 on) where sigmoid(-x) keeps every digit.
+SIGMOID = Op("sigmoid", "sigmoid", _X, _sigmoid, (lambda m, x, out: out * m.sigmoid(-x),),
              array_forward=_array_sigmoid, method="sigmoid")
 RELU = Op("relu", "relu", _X, _relu, (lambda m, x: m.where(x > 0.0, 1.0, 0.0),),
           array_forward=lambda x: np.maximum(x, 0.0), method="relu")
