@@ -75,7 +75,8 @@ class Browser:
         self.send("Runtime.enable")
         self.send("Page.navigate", url=url)
         # the new tab starts on about:blank, which is 'complete' at once: wait for our page
-        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
+        # (a server may redirect it, as JupyterLab drops the token from the address)
+        self.wait_for("location.href !== 'about:blank' && document.readyState === 'complete'")
 
     def js(self, expression):
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)

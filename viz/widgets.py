@@ -30,8 +30,8 @@ def _ipywidgets():
 
 
 def framed(svg_text: str, box, whole: bool) -> str:
-    """The SVG shown at 100 % through a VIEW-sized window centred on `box`, or, if `whole`
-    (or the drawing fits), all of it scaled to the width of the output."""
+    """The SVG through a VIEW-sized window centred on `box` (shown at most at full size, and
+    narrower when the output area is), or, if `whole` or when the drawing fits, all of it."""
     found = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg_text)
     x, y, w, h = (float(v) for v in found.groups())
     if whole or (w <= VIEW[0] and h <= VIEW[1]) or box is None:
@@ -41,8 +41,9 @@ def framed(svg_text: str, box, whole: bool) -> str:
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     left = min(max(cx - vw / 2, x), x + w - vw)
     top = min(max(cy - vh / 2, y), y + h - vh)
+    # as wide as the output area, whatever its width: the whole window stays in view
     return _resize(svg_text, f"{left:g} {top:g} {vw:g} {vh:g}",
-                   f'width="{vw:g}pt" height="{vh:g}pt"')
+                   f'width="100%" style="max-width:{vw * 4 / 3:g}px"')
 
 
 def _resize(svg_text, view_box, size):
