@@ -11,6 +11,7 @@ so that every number can be checked against it.
 """
 
 from autograd import Parameter
+from autograd import __version__ as __version__
 
 from . import (
     backends,

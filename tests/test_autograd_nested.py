@@ -61,3 +61,17 @@ def test_the_tape_checks_fn_results_with_the_shared_helpers():
         trace(lambda x: (w * x, {"a": w}), [w], (1.0,), has_aux=True)
     tape = trace(lambda x: [[w * x, w + x]], [w], (1.0,))
     assert tape.forward(np.array([1.0, 2.0])).shape[-2:] == (1, 2)
+
+
+def test_the_version_is_written_once_and_every_package_reports_it():
+    import configparser
+    import pathlib
+
+    import autograd
+    import nn
+    import viz
+
+    config = configparser.ConfigParser()
+    config.read(pathlib.Path(__file__).parent.parent / "setup.cfg")
+    assert config["metadata"]["version"] == "attr: autograd.__version__"
+    assert nn.__version__ == viz.__version__ == autograd.__version__

@@ -10,6 +10,8 @@ Needs only autograd and graphviz; plots need matplotlib and the Jupyter controls
 ipywidgets (`pip install 'chainrule[viz]'`), both imported only when used.
 """
 
+from autograd import __version__ as __version__
+
 from .dot import MODES, Graph, draw_dot
 from .modules import ModuleCalls, record_calls
 from .render import RenderUnavailable, render, svg
