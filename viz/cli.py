@@ -160,7 +160,7 @@ def _run(argv) -> int:
     try:
         args = _parser().parse_args(_arrange(argv))
     except SystemExit as done:  # --help
-        return done.code
+        return done.code if isinstance(done.code, int) else 0
     except _UsageError as error:
         return _fail(error, 2)
     try:

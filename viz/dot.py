@@ -67,7 +67,7 @@ class Painter:
     still collecting terms, or done.
     """
 
-    cell_width = None  # points; the stepper fixes it so every frame fits one layout
+    cell_width: int | None = None  # points; the stepper fixes it so frames fit one layout
     always_two_rows = False
 
     def __init__(self, mode):
@@ -349,7 +349,7 @@ class _Builder:
 
 def ghosted(plan) -> dict:
     """{Value: the ops that use it} for the drawn Values used more than GHOST_USES times."""
-    users = {}
+    users: dict = {}
     for node in plan.order:
         if plan.shown_as(node) is not None:
             continue

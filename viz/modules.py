@@ -133,7 +133,7 @@ class ModuleCalls:
 
     def owners(self, order, groups) -> dict:
         in_graph = set(order)
-        owner = {}
+        owner: dict = {}
         for path, inputs, outputs in self.calls:
             group = groups.get(path)
             if group is None:
@@ -260,7 +260,7 @@ MAX_LISTED = 6  # outputs listed in a collapsed module's box; the rest are count
 
 def collapsed_members(plan) -> dict:
     """{collapsed Group: the Values drawn inside it, in order}, for groups that hold any."""
-    members = {group: [] for group in plan.collapsed}
+    members: dict = {group: [] for group in plan.collapsed}
     for node in plan.order:
         group = plan.shown_as(node)
         if group is not None:

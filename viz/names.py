@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Callable
 
 from autograd import ops
 from autograd.symbolic import Symbol, as_symbol
@@ -18,9 +19,10 @@ from .style import fmt
 
 MAX_EXPRESSION = 16  # characters: a longer expression is named t1, t2, ...
 
-_INFIX = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-          "div": operator.truediv, "pow": operator.pow, "pow_const": operator.pow,
-          "neg": operator.neg}
+_INFIX: dict[str, Callable[..., Symbol]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "pow": operator.pow, "pow_const": operator.pow, "neg": operator.neg,
+}
 
 
 def expression(node, symbols) -> Symbol:

@@ -282,7 +282,8 @@ class Stepper:
 
     def frames(self) -> list:
         """Frame 0's whole state, then for each later frame only what changed."""
-        frames, before = [], {}
+        frames: list = []
+        before: dict = {}
         for i in range(len(self)):
             now = self.state(i)
             frames.append({k: v for k, v in now.items() if before.get(k) != v})

@@ -24,7 +24,7 @@ PREVIEW = 40  # nodes in the preview of a bigger graph
 def describe(root) -> dict:
     """What `root`'s graph is made of: counts of values, ops by name, leaves and depth."""
     order = topological_order(root)
-    depth = {}
+    depth: dict = {}
     for node in order:
         depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
     leaves = [v for v in order if v.is_leaf]

@@ -33,6 +33,8 @@ def framed(svg_text: str, box, whole: bool) -> str:
     """The SVG through a VIEW-sized window centred on `box` (shown at most at full size, and
     narrower when the output area is), or, if `whole` or when the drawing fits, all of it."""
     found = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg_text)
+    if found is None:
+        raise ValueError("framed() needs an SVG with a viewBox, as Graphviz writes it")
     x, y, w, h = (float(v) for v in found.groups())
     if whole or (w <= VIEW[0] and h <= VIEW[1]) or box is None:
         size = 'width="100%"' if w > VIEW[0] else f'width="{w:g}pt"'
