@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup check-dot check-chromium benchmark clean
+.PHONY: demo test lint setup check-dot check-chromium benchmark notebooks clean
 
 setup: $(STAMP) check-dot
 
@@ -56,6 +56,12 @@ test: setup check-chromium lint
 
 benchmark: setup
 	$(PY) benchmarks/run.py
+
+# Re-execute every notebook in place (fresh kernel, nbclient) so its stored outputs are what
+# the code prints now; `make test` fails when they are stale. One: make notebooks NB=04_losses
+NB ?= *
+notebooks: setup
+	$(PY) notebooks/execute.py notebooks/$(NB).ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
