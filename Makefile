@@ -1,6 +1,6 @@
 # Two commands do everything: `make demo` and `make test`. Both set up what they need
 # (a virtual environment in .venv, the package and its test tools, Graphviz's dot) and
-# are quick when that is already done.
+# are quick when that is already done. `make check` is the fast loop while editing.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup check-dot check-chromium benchmark notebooks clean
+.PHONY: demo test check lint setup check-dot check-chromium benchmark notebooks clean
 
 setup: $(STAMP) check-dot
 
@@ -51,8 +51,15 @@ demo: setup
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+# Everything: ruff, then every test. CI (.ci/run) runs this.
 test: setup check-chromium lint
 	$(PY) -m pytest
+
+# The fast loop: ruff, then every test not marked slow (pyproject's markers). It skips the
+# notebooks, the README's training example, the training runs (micrograd's demo, viz's
+# demo), the headless-browser tests and the million-node chains; `make test` runs them.
+check: setup lint
+	$(PY) -m pytest -m "not slow"
 
 benchmark: setup
 	$(PY) benchmarks/run.py

@@ -110,6 +110,7 @@ def test_grad_refuses_non_values():
         grad(x * 2, [x, 3.0])
 
 
+@pytest.mark.slow
 def test_a_million_node_chain_back_propagates():
     x = Value(0.5, label="x")
     y = x
@@ -120,6 +121,7 @@ def test_a_million_node_chain_back_propagates():
     assert x.grad == 1_000_001.0
 
 
+@pytest.mark.slow
 def test_deep_chains_work_with_grad_and_create_graph():
     x = Value(0.3)
     y = x

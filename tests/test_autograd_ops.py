@@ -35,13 +35,11 @@ def test_every_op_has_a_test_case():
 
 
 @pytest.mark.parametrize("key", sorted(ops.OPS))
-def test_op_table_entries_are_complete(key):
+def test_an_ops_summary_names_it_and_prints_one_rule_per_input(key):
     op = ops.OPS[key]
-    assert op.key == key and op.inputs in (("x",), ("x", "y"))
-    assert len(op.derivatives) == len(op.formulas()) == op.arity
-    assert all(isinstance(f, str) and f for f in op.formulas())
-    summary = op.describe(2.0)
-    assert summary.startswith(op.name) and all(f in summary for f in op.formulas(param=2.0))
+    summary, rules = op.describe(2.0), op.formulas(param=2.0)
+    assert summary.startswith(op.name) and len(rules) == op.arity
+    assert all(rule in summary for rule in rules)
 
 
 def test_a_rule_may_take_only_the_names_of_its_op():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nested import values
+from nested import backward_with, values
 
 from autograd import Value, gradcheck
 from autograd.nested import flatten
@@ -17,17 +17,14 @@ SETTINGS = settings(max_examples=30, deadline=None)
 
 def compare(torch, ours, theirs, x):
     xs = values(x)
-    out = flatten(ours(xs))
+    out = ours(xs)
     t_x = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     t_out = theirs(t_x)
-    np.testing.assert_allclose([v.data for v in out], t_out.detach().numpy().ravel(),
+    np.testing.assert_allclose([v.data for v in flatten(out)], t_out.detach().numpy().ravel(),
                                rtol=1e-9, atol=1e-12)
-    cotangent = np.linspace(0.5, 1.5, len(out))
-    total = out[0] * cotangent[0]
-    for o, c in zip(out[1:], cotangent[1:]):
-        total = total + o * c
-    total.backward()
-    t_out.backward(torch.tensor(cotangent.reshape(t_out.shape), dtype=torch.float64))
+    cotangent = np.linspace(0.5, 1.5, t_out.numel()).reshape(t_out.shape)
+    backward_with(out, cotangent)
+    t_out.backward(torch.tensor(cotangent, dtype=torch.float64))
     np.testing.assert_allclose([v.grad for v in flatten(xs)], t_x.grad.numpy().ravel(),
                                rtol=1e-9, atol=1e-12)
 

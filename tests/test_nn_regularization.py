@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from autograd import Value
+from autograd.nested import total
 from nn import MLP, Dropout, EarlyStopping, GaussianNoise, Layer, Sequential, losses, optim
 from nn.regularization import l1_penalty, l2_penalty
 
@@ -73,10 +74,7 @@ def test_dropout_in_training_zeroes_about_p_and_scales_the_rest():
     assert dropped.mean() == pytest.approx(p, abs=0.03)
     np.testing.assert_allclose(data[~dropped], 2.0 / (1 - p))
     assert data.mean() == pytest.approx(2.0, rel=0.05)  # inverted: expectation unchanged
-    total = out[0]
-    for v in out[1:]:
-        total = total + v
-    total.backward()
+    total(out).backward()
     grads = np.array([v.grad for v in x])
     np.testing.assert_allclose(grads[dropped], 0.0)
     np.testing.assert_allclose(grads[~dropped], 1 / (1 - p))

@@ -33,6 +33,7 @@ def moons(n=40, seed=0):
     return X, 2 * y - 1
 
 
+@pytest.mark.slow
 def test_micrograds_demo_reaches_97_percent():
     # micrograd's demo.ipynb: 100 two-moons points, MLP 2-16-16-1, hinge loss + 1e-4 L2,
     # 100 full-batch steps of SGD at lr 1.0 - 0.9 k/100. About 66k graph nodes per step.

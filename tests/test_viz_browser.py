@@ -17,6 +17,7 @@ from autograd import Value
 from viz import Stepper
 
 pytestmark = [
+    pytest.mark.slow,  # a headless chromium per test
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed"),
     pytest.mark.skipif(os.name != "posix", reason="the DevTools pipe needs POSIX file descriptors"),

@@ -7,7 +7,10 @@ import pytest
 
 from viz import demo
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing")
+pytestmark = [
+    pytest.mark.slow,  # the whole demo, nn training included
+    pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is missing"),
+]
 SVG = "{http://www.w3.org/2000/svg}"
 
 

