@@ -19,11 +19,16 @@ The leaves of the graph are
   (or averaged) over the batch, accumulate into `.grad` as eager leaves' do;
 - constants: Values `fn` makes itself, such as the 1 in `1 + x`, frozen at their value.
 
-Python control flow in `fn` (`if x.data > 0:`) runs once, at trace time, and is frozen, as in
-`torch.jit.trace`. So the first replay checks the tape against the eager engine on a sample of
-the batch and raises `TraceError` when the trace does not hold there. Arguments listed in
-`static` (class indices, say) reach `fn` as plain numbers instead: the tape keeps one
-program per distinct value, as `jax.jit`'s static arguments do.
+Python control flow in `fn` runs at trace time, but the tape knows every decision it took on
+the numbers (`if x.data > 0:`, `max`, comparisons of Values, `abs(d.data) <= delta`): each
+is a guard (`tape_guard`) checked for every example at replay. An example that decides
+otherwise goes to the program traced for its own path (traced on first sight, kept), and
+one too close to a decision's threshold to tell, to the eager engine. What the tape cannot
+follow (``float(v)``, ``math.log(v.data)``) raises `TraceError` at trace time, naming the
+line. So the tape never returns other numbers than the eager engine (to 1e-9: layers run
+as matrix products, which round differently). Arguments listed in `static` (class indices,
+say) reach `fn` as plain numbers instead: one program per distinct value, as `jax.jit`'s
+static arguments.
 """
 
 from __future__ import annotations
@@ -44,14 +49,14 @@ from .tape_batch import (
     unique_params,
     values_like,
 )
-from .tape_compile import Program, difference
+from .tape_compile import LeafRole, Program, difference
+from .tape_guard import TraceError, recording, traced_value
 from .value import Value
 
+__all__ = ["trace", "Tape", "TraceError"]
+
 _CHECK_SAMPLE = 8  # examples the first replay of a program compares with the eager engine
-
-
-class TraceError(RuntimeError):
-    """The traced program does not compute what `fn` computes (frozen control flow, state)."""
+MAX_PROGRAMS = 64  # paths traced per static value; examples on further paths run eagerly
 
 
 def trace(fn, params, example_inputs, *, penalty=None, has_aux=False, static=(), check=True):
@@ -64,7 +69,8 @@ def trace(fn, params, example_inputs, *, penalty=None, has_aux=False, static=(),
     (``lambda: 1e-4 * sum(p * p for p in params)``), is added once to the batch's loss.
     With `has_aux`, fn returns ``(loss, aux)``: aux (a Value or nested list of Values, such
     as the model's outputs) comes back as an array beside the loss. `static` lists argument
-    positions passed as numbers, not Values. `check`: compare with eager on first replays.
+    positions passed as numbers, not Values. `check`: compare each new program with the
+    eager engine on a few examples of its first replay.
     """
     return Tape(
         fn, params, example_inputs, penalty=penalty, has_aux=has_aux, static=static, check=check
@@ -89,7 +95,7 @@ class Tape:
             hashable(a) if k in self._static else as_array(a, k)
             for k, a in enumerate(example_inputs)
         )
-        self.traces = 0  # how many times fn has been traced: retraces and static values count
+        self.traces = 0  # programs traced for fn: retraces, static values and paths count
         self.retrace()
 
     # --- tracing --------------------------------------------------------------------------
@@ -103,13 +109,17 @@ class Tape:
         try:
             self.params = unique_params(self._fetch_params())
             self._index = {p: i for i, p in enumerate(self.params)}
-            self._programs, self._checked = {}, set()
+            self._programs = {}  # per static value, the programs of the paths seen so far
+            self._checked = set()  # ids of the programs compared with eager
             key = tuple(self._example[k] for k in self._static)
             dynamic = [a for k, a in enumerate(self._example) if k not in self._static]
-            self._program_for(key, dynamic)
-            self._penalty = None
+            first = self._trace_twice(lambda: self._call_traced(dynamic, key), "fn")
+            self._first = first
+            self._add_program(key, first)
+            self._penalty_programs = []
             if self.penalty is not None:
-                self._penalty = self._trace_twice(self._call_penalty, "penalty")
+                self._penalty_programs.append(
+                    self._trace_twice(self._call_penalty_traced, "penalty"))
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
@@ -123,68 +133,74 @@ class Tape:
             source = source()
         return list(source)
 
-    def _program_for(self, key, dynamic):
-        """The program for one value of the static arguments, traced on first sight."""
-        program = self._programs.get(key)
-        if program is None:
-            program = self._trace_twice(lambda: self._call(dynamic, key), "fn")
-            first = next(iter(self._programs.values()), program)
-            if program.shapes != first.shapes:
-                raise TraceError(
-                    f"fn returns outputs of shapes {program.shapes} for static arguments "
-                    f"{key}, but {first.shapes} for others; they must not change"
-                )
-            self._programs[key] = program
-            self.traces += 1
-        return program
+    def _add_program(self, key, program):
+        if program.shapes != self._first.shapes:
+            raise TraceError(
+                f"fn returns outputs of shapes {program.shapes} for static arguments "
+                f"{key}, but {self._first.shapes} for others; they must not change"
+            )
+        self._programs.setdefault(key, []).append(program)
+        self.traces += 1
 
-    def _roles(self, inputs):
-        """Classify a leaf: ("param", index), ("input", position) or ("const", value)."""
+    def _role(self, inputs):
+        """What a leaf is: a `LeafRole` of kind "param", "input" or "const"."""
         index = self._index
 
         def role(leaf):
             if leaf in index:
-                return ("param", index[leaf])
+                return LeafRole("param", index[leaf])
             if leaf in inputs:
-                return ("input", inputs[leaf])
-            return ("const", leaf.data)
+                return LeafRole("input", inputs[leaf])
+            return LeafRole("const", leaf.data)
 
         return role
 
-    def _call(self, dynamic, key):
-        """fn on one example, with fresh Values for its numbers: (outputs, shapes, inputs)."""
-        values, dynamic, key = [], iter(dynamic), iter(key)
+    def _arguments(self, dynamic, key, make=Value):
+        """fn's arguments for one example: Values made by `make`, static ones as they are."""
+        made, dynamic, key = [], iter(dynamic), iter(key)
         args = [
-            next(key) if k in self._static else values_like(next(dynamic), values)
+            next(key) if k in self._static else values_like(next(dynamic), made, make)
             for k in range(len(self._example))
         ]
-        with enable_grad():
+        return args, {v: i for i, v in enumerate(made)}
+
+    def _call_traced(self, dynamic, key):
+        """fn on one example, traced: (outputs, shapes, inputs, guards)."""
+        args, inputs = self._arguments(dynamic, key, traced_value)
+        with recording(self.params) as recorder, enable_grad():
             try:
                 result = self.fn(*args)
-            except TypeError as error:
-                if hasattr(error, "add_note"):  # Python 3.11+
-                    error.add_note(
-                        "note: the tape passes the example's numbers to fn as Values (nested "
-                        "lists of Values for arrays); list arguments used as indices in static"
-                    )
+            except (TypeError, ValueError) as error:
+                _explain_call_error(error)
                 raise
         outputs, shapes = as_outputs(result, self.has_aux)
-        return outputs, shapes, {v: i for i, v in enumerate(values)}
+        return outputs, shapes, inputs, recorder.guards
 
-    def _call_penalty(self):
+    def _call_eager(self, dynamic, key):
+        """fn on one example by the eager engine: (outputs, shapes)."""
+        args, _ = self._arguments(dynamic, key)
         with enable_grad():
+            result = self.fn(*args)
+        return as_outputs(result, self.has_aux)
+
+    def _call_penalty_traced(self):
+        with recording(self.params) as recorder, enable_grad():
             result = self.penalty()
         if not isinstance(result, Value):
             raise TypeError(f"trace(): penalty must return a Value, got {type(result).__name__}")
-        return [result], ((), None), {}
+        return [result], ((), None), {}, recorder.guards
+
+    def _call_penalty_eager(self):
+        with enable_grad():
+            return [self.penalty()], ((), None)
 
     def _trace_twice(self, call, name):
         # Two calls on the same example tell constants (new each call) from Values picked
         # up from outside (the same object both times), and catch randomness.
-        outputs, shapes, inputs = call()
-        program = Program(outputs, shapes, self._roles(inputs), name)
-        outputs, shapes, inputs = call()
-        again = Program(outputs, shapes, self._roles(inputs), name)
+        outputs, shapes, inputs, guards = call()
+        program = Program(outputs, shapes, self._role(inputs), name, guards)
+        outputs, shapes, inputs, guards = call()
+        again = Program(outputs, shapes, self._role(inputs), name, guards)
         if program.signature != again.signature:
             raise TraceError(
                 f"{name} built different graphs on two calls with the same example: "
@@ -229,8 +245,8 @@ class Tape:
             )
         outputs, grads, pdata = self._replay(batch, reduction)
         loss = float(outputs[0].sum()) * _weight(reduction, outputs.shape[1])
-        if self._penalty is not None:
-            value, extra = self._run_penalty(pdata, 1.0)
+        if self.penalty is not None:
+            value, extra = self._replay_part("penalty", Examples.single(), pdata, 1.0)
             loss += float(value[0, 0])
             grads += extra
         for p, g in zip(self.params, grads.tolist()):
@@ -239,7 +255,7 @@ class Tape:
 
     @property
     def _shapes(self):
-        return next(iter(self._programs.values())).shapes
+        return self._first.shapes
 
     def _split_outputs(self, outputs):
         main, aux = self._shapes
@@ -258,84 +274,143 @@ class Tape:
         if len(current) != len(self.params) or not all(map(operator.is_, current, self.params)):
             if set(current) != set(self.params):  # a new model or new layers: trace again
                 self.retrace()
-        pdata = self._param_data()
-        size = examples.size
-        weight = _weight(reduction, size)
-        outputs, grads = None, np.zeros(len(self.params))
+        pdata = np.fromiter((p.data for p in self.params), float, len(self.params))
+        weight = _weight(reduction, examples.size)
+        outputs, grads = np.empty((len(self._first.outputs), examples.size)), np.zeros(len(pdata))
         for part in examples.parts():
-            program = self._program_for(part.key, part.example())
-            if self.check and part.key not in self._checked:
-                self._check_against_eager(program, part, pdata)
-            values, part_grads = tape_replay.run(program, part, pdata, weight, self._redo_eagerly)
-            if outputs is None:
-                outputs = np.empty((len(values), size))
+            values, part_grads = self._replay_part("fn", part, pdata, weight)
             outputs[:, part.index] = values
-            if weight is not None:
-                grads += part_grads
+            grads += part_grads
         return outputs, grads, pdata
 
-    def _run_penalty(self, pdata, weight):
-        return tape_replay.run(self._penalty, Examples.single(), pdata, weight, self._redo_eagerly)
+    def _replay_part(self, name, part, pdata, weight):
+        """Outputs and summed gradients of some examples with one static value: each
+        example is replayed by the program of its path, traced when first met, or eagerly."""
+        if name == "fn":
+            programs = self._programs.setdefault(part.key, [])
+        else:
+            programs = self._penalty_programs
+        outputs = np.empty((len(self._first.outputs) if name == "fn" else 1, part.size))
+        grads = np.zeros(len(pdata))
+        remaining, tried = np.arange(part.size), 0
+        while remaining.size:
+            traced_here = None
+            if tried == len(programs):
+                if len(programs) >= MAX_PROGRAMS:
+                    to_eager = remaining
+                    remaining = remaining[:0]
+                    self._run_eagerly(name, part, to_eager, weight, outputs, grads)
+                    break
+                traced_here = int(remaining[0])
+                self._trace_path(name, part, traced_here, programs)
+            program = programs[tried]
+            tried += 1
+            some = part.take(remaining)
+            replay = tape_replay.run(program, some, pdata, weight, self._redo_eagerly)
+            done = ~(replay.left | replay.to_eager)
+            outputs[:, remaining[done]] = replay.outputs[:, done]
+            if weight is not None:
+                grads += replay.grads
+            if self.check and id(program) not in self._checked and done.any():
+                self._check_against_eager(name, program, some, np.flatnonzero(done), pdata)
+            left = remaining[replay.left]
+            if traced_here is not None and traced_here in left:  # rounding: it cannot tell
+                replay.to_eager[remaining == traced_here] = True
+                left = left[left != traced_here]
+            self._run_eagerly(name, part, remaining[replay.to_eager], weight, outputs, grads)
+            remaining = left
+        return outputs, grads
 
-    def _param_data(self):
-        return np.fromiter((p.data for p in self.params), float, len(self.params))
+    def _trace_path(self, name, part, k, programs):
+        """A program for the path example k of `part` takes, added to `programs`."""
+        if name == "fn":
+            example = part.example(k)
+            program = self._trace_twice(lambda: self._call_traced(example, part.key), "fn")
+            self._add_program(part.key, program)
+        else:
+            programs.append(self._trace_twice(self._call_penalty_traced, "penalty"))
 
-    def _check_against_eager(self, program, part, pdata):
-        sample = part.sample(_CHECK_SAMPLE)
-        scalar = program.shapes[0] == ()  # gradients only of a loss
-        values, per_example = tape_replay.run(
-            program, sample, pdata, None, self._redo_eagerly, per_example=scalar
-        )
-        for k in range(sample.size):
-            j = sample.index[k]
-            outputs, shapes, inputs = self._call(sample.example(k), part.key)
-            eager = Program(outputs, shapes, self._roles(inputs), "fn")
-            eager_values = [v.data for v in outputs]
-            same = _close(values[:, k], eager_values) and (
-                not scalar or _close(per_example[:, k], _eager_gradients(outputs[0], self.params))
-            )
-            # Constants may differ where they cancel (a log-sum-exp's shift), the numbers not.
-            if eager.structure != program.structure or not same:
-                raise TraceError(
-                    f"the trace does not hold for example {j} of the batch: "
-                    f"{difference(program, eager)}. fn's Python control flow ran once, on "
-                    "the traced example, and is frozen (an `if` on a value, float(v), v.data, "
-                    "a comparison); write the branch with ops (relu, abs, ...), pass such "
-                    "arguments in static, or train with the eager engine"
-                )
-        if self._penalty is not None and not self._checked:
-            value, _ = self._run_penalty(pdata, None)
-            eager = self._call_penalty()[0][0].data
-            if not _close(value[0, 0], eager):
-                raise TraceError(
-                    f"the traced penalty gives {value[0, 0]!r}, the eager penalty {eager!r}: "
-                    "it branches on the parameters' values, which the tape freezes"
-                )
-        self._checked.add(part.key)
+    def _run_eagerly(self, name, part, ks, weight, outputs, grads):
+        for k in ks:
+            values, example_grads = self._eager_example(name, part, int(k), weight)
+            outputs[:, k] = values
+            if example_grads is not None:
+                grads += example_grads
 
-    def _redo_eagerly(self, name, part, k, weight=None):
-        """Example k of a part (or the penalty) by the eager engine, after the tape met a
-        non-finite number: it raises its own clear error, or gives the gradients x weight."""
+    def _eager_example(self, name, part, k, weight=None):
+        """Example k of a part (or the penalty) by the eager engine: its outputs and, with a
+        weight, its gradients x weight. Its errors name the example."""
         where = f"example {part.index[k]} of the batch" if name == "fn" else "the penalty"
         try:
             if name == "fn":
-                outputs, shapes, _ = self._call(part.example(k), part.key)
+                outputs, shapes = self._call_eager(part.example(k), part.key)
+                if shapes != self._shapes:
+                    raise TraceError(
+                        f"fn returns shapes {shapes} for {where}, but {self._shapes} for "
+                        "the traced example; they must not change"
+                    )
             else:
-                outputs, shapes, _ = self._call_penalty()
-            if weight is not None:
-                return _eager_gradients(outputs[0], self.params, weight)
+                outputs, shapes = self._call_penalty_eager()
+            values = [v.data for v in outputs]
+            if weight is None:
+                return values, None
+            return values, _eager_gradients(outputs[0], self.params, weight)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{where}: {error}") from error
-        return None
+
+    def _redo_eagerly(self, name, part, k, weight=None):
+        """For tape_replay: example k by the eager engine after the tape met a non-finite
+        number; it raises its own clear error, or gives the gradients x weight."""
+        return self._eager_example(name, part, k, weight)[1]
+
+    def _check_against_eager(self, name, program, part, done, pdata):
+        """A new program's numbers against the eager engine's, on a few examples it took
+        (a safety net: every decision fn takes on its numbers is guarded already)."""
+        self._checked.add(id(program))
+        picks = done if len(done) <= _CHECK_SAMPLE else done[
+            np.unique(np.linspace(0, len(done) - 1, _CHECK_SAMPLE).astype(int))]
+        scalar = program.shapes[0] == ()
+        for k in picks:
+            one = part.take(np.array([k]))
+            replay = tape_replay.run(program, one, pdata, 1.0 if scalar else None,
+                                     self._redo_eagerly)
+            if replay.left.any() or replay.to_eager.any():
+                continue
+            values, grads = self._eager_example(name, part, int(k), 1.0 if scalar else None)
+            if not (_close(replay.outputs[:, 0], values)
+                    and (not scalar or _close(replay.grads, grads))):
+                where = f"example {part.index[k]} of the batch" if name == "fn" else name
+                raise TraceError(
+                    f"the trace does not hold for {where}: it gives {replay.outputs[:, 0]!r}, "
+                    f"the eager engine {values!r}. {name} depends on something the tape does "
+                    "not see (a global, state, a number converted in a way it cannot "
+                    "follow); pass such arguments in static, or use the eager engine"
+                )
 
     def __repr__(self):
-        p = next(iter(self._programs.values()))
-        more = f" (+{len(self._programs) - 1} for other static values)" * (len(self._programs) > 1)
+        p = self._first
+        count = sum(len(programs) for programs in self._programs.values())
+        more = f" (+{count - 1} for other paths or static values)" * (count > 1)
         return (
             f"<Tape: {p.n_nodes} nodes per example in {len(p.groups)} numpy groups on "
             f"{p.n_levels} levels{more}, {len(self.params)} params>"
         )
 
+
+def _explain_call_error(error):
+    """A TypeError or ValueError fn raised on a traced number becomes a TraceError."""
+    if "<traced number" in str(error):
+        raise TraceError(
+            f"fn used a number it read from a Value (v.data) where a plain number is needed "
+            f"({type(error).__name__}: {error}). The tape follows such numbers through "
+            "arithmetic and comparisons only. Keep it a Value, use v.detach() for a constant, "
+            "pass such arguments (class indices) in static, or use the eager engine"
+        ) from error
+    if isinstance(error, TypeError) and hasattr(error, "add_note"):  # Python 3.11+
+        error.add_note(
+            "note: the tape passes the example's numbers to fn as Values (nested "
+            "lists of Values for arrays); list arguments used as indices in static"
+        )
 
 
 def _weight(reduction, size):
@@ -346,7 +421,7 @@ def _weight(reduction, size):
 
 
 def _eager_gradients(root, params, weight=1.0):
-    """d(root)/d(p) for each param by eager backward (which skips nodes of zero gradient)."""
+    """d(root)/d(p) x weight for each param by eager backward."""
     saved = [p.grad for p in params]
     for p in params:
         p.grad = 0.0
@@ -360,4 +435,3 @@ def _eager_gradients(root, params, weight=1.0):
 
 def _close(a, b):
     return np.allclose(a, b, rtol=1e-7, atol=1e-9)
-

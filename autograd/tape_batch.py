@@ -40,6 +40,12 @@ class Examples:
             js = np.array(js)
             yield Examples(self.columns[:, js], self.index[js], key, self._example)
 
+    def take(self, ks):
+        """The examples at positions `ks` (an array) of these."""
+        if len(ks) == self.size and (ks == np.arange(self.size)).all():
+            return self
+        return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
+
     def sample(self, n):
         """At most n of the examples: the first, the last and a fixed draw between them."""
         if self.size <= n:
@@ -142,13 +148,14 @@ def _tuples(x):
     return tuple(_tuples(item) for item in x) if isinstance(x, list) else x
 
 
-def values_like(array, made):
-    """Values in the shape of `array` (a Value, or nested lists), appended to `made` in order."""
+def values_like(array, made, make=Value):
+    """Values in the shape of `array` (a Value, or nested lists), appended to `made` in order;
+    `make` makes each from its number."""
     if array.ndim == 0:
-        v = Value(float(array))
+        v = make(float(array))
         made.append(v)
         return v
-    return [values_like(row, made) for row in array]
+    return [values_like(row, made, make) for row in array]
 
 
 def as_batch(batch, example, static):
@@ -160,7 +167,17 @@ def as_batch(batch, example, static):
         )
     parts, statics, size = [], [], None
     for k, (arg, ex) in enumerate(zip(batch, example)):
-        a = np.asarray(arg) if k in static else np.asarray(arg, dtype=float)
+        a = np.asarray(arg)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(
+                f"batch argument {k} must hold real numbers, got dtype {a.dtype}"
+                + (" (complex numbers: pass the real part, or the parts as two features)"
+                   if a.dtype.kind == "c" else "")
+            )
+        if a.ndim and not len(a):
+            raise ValueError("the batch is empty: pass at least one example")
+        if k not in static:
+            a = a.astype(float)
         ex_shape = np.shape(ex)
         if a.ndim != len(ex_shape) + 1 or a.shape[1:] != ex_shape:
             raise ValueError(

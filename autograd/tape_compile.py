@@ -1,113 +1,201 @@
 """Compiling a traced graph into a tape's program: slots, level-ordered groups and edges.
 
-Every node gets a row (a "slot") that holds its value for every example of a batch: the
-leaves first (parameters, inputs, constants), then the computed nodes grouped by level (the
-longest path from a leaf) and op, so that one numpy call computes a whole group. A chain
-of '+' whose partial sums feed nothing else (what `sum()` builds) is one n-ary sum, added
-up in the same order; its derivative to every term is 1, as ADD's. The edges are laid out
-for backward's pulls, level by level from the top (see `Program._link_edges`).
+Every node the replay computes gets a row (a "slot") that holds its value for every
+example of a batch: the leaves first (parameters, inputs, constants), then the computed
+nodes grouped by level (the longest path from a leaf) and op, so that one numpy call
+computes a whole group.
+
+Two shapes of graph are recognized and fused:
+- a chain of '+' whose partial sums feed nothing else (what `sum()` builds) is one n-ary
+  sum, added up in the same order as the eager engine; its derivative to every term is 1;
+- a neuron, ``b + w0*x0 + w1*x1 + ...`` with parameters w and b, is a row of a matrix
+  product, and the neurons of a level that read the same x's (a layer) are one
+  ``W @ X + b``. The products are not stored; backward is ``W.T @ dZ`` and ``dZ @ X.T``.
+  A matrix product adds in another order than the eager engine, so its numbers agree with
+  eager to rounding (the tests hold them to 1e-9 relative), not bit for bit.
+
+The edges of the other groups are laid out for backward's pulls, level by level from the
+top (see `_link_edges`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import ops
 from .backprop import topological_order
+from .tape_guard import CompiledGuard
 
 
+@dataclass(frozen=True)
+class LeafRole:
+    """What a leaf of the graph is: a parameter (index in the tape's params), an input
+    (position among the example's numbers) or a constant (its value)."""
+
+    kind: str  # "param", "input" or "const"
+    key: float  # the index, the position or the value
+
+    RANK = {"param": 0, "input": 1, "const": 2}
+
+    def sort_key(self, appearance):
+        """Parameters by index, inputs by position, constants as they come."""
+        return (self.RANK[self.kind], appearance if self.kind == "const" else self.key)
+
+
+@dataclass
 class Group:
-    """Nodes of one level with one op, computed by one numpy call; their rows are contiguous."""
+    """Nodes of one level with one op (or sums of as many terms), computed by one numpy
+    call; their rows are contiguous."""
 
-    def __init__(self, op, param, rows, operands, terms=0):
-        self.op = op  # the ops.Op, or None for sums
-        self.param = param  # a unary op's constant parameter (the exponent, the slope)
-        self.rows = rows  # slice of the slots this group writes
-        self.operands = operands  # per input position, the rows it reads; a sum: all its terms
-        self.terms = terms  # how many terms each sum of the group has
-        self.edges = []  # per input position: rows of the derivative matrix for its edges
+    op: ops.Op | None  # None for sums
+    param: float | None  # a unary op's constant parameter (the exponent, the slope)
+    rows: slice  # the slots this group writes
+    operands: list  # per input position, the rows it reads; a sum: all its terms
+    terms: int = 0  # how many terms each sum of the group has
+    edges: list = field(default_factory=list)  # per input position: rows of D for its edges
+
+
+@dataclass
+class MatmulGroup:
+    """A layer of neurons: Z = W @ X (+ b), Z in `rows`, X read from `inputs`."""
+
+    rows: slice
+    inputs: slice | np.ndarray  # the rows of X, one per input of the neurons
+    weight_ids: np.ndarray  # (neurons, inputs): each weight's index among the params
+    bias_ids: np.ndarray | None  # (neurons,) or None
+    level: int  # the level of X: backward adds W.T @ dZ there
+    in_loss: bool = True
+
+
+@dataclass(frozen=True)
+class Pull:
+    """Backward for the operands of one level and fan-out c: each operand's gradient is
+    the sum of its c edges' (consumer's gradient x local derivative)."""
+
+    targets: slice | np.ndarray  # operand rows
+    consumers: slice | np.ndarray  # consumer rows, c per operand, edge by edge
+    edges: slice  # rows of the derivative matrix
+    fan_out: int
+    level: int
 
 
 class Program:
     """A graph compiled to slots, level-ordered groups and the edges backward pulls along.
 
     `outputs` are the Values whose numbers a replay returns; the first is the one backward
-    differentiates (the loss).
+    differentiates (the loss). `guards` are the decisions fn took on the way
+    (`tape_guard.Guard`); `role(leaf)` says what a leaf is (a `LeafRole`).
     """
 
-    def __init__(self, outputs, shapes, role, name):
+    def __init__(self, outputs, shapes, role, name, guards=()):
         self.name, self.shapes = name, shapes
         self.buffers = {}  # the arrays replays reuse, per batch width (see tape_replay)
-        order = topological_order(outputs)  # one order for all outputs
-        absorbed = _absorbed_sums(order, keep=set(outputs))
+        watched = [n for g in guards for n in g.nodes()]  # nodes whose numbers fn read
+        order = topological_order(list(outputs) + watched)
+        keep = set(outputs) | set(watched)
+        absorbed = _absorbed_sums(order, keep)
+        roles = {n: role(n) for n in order if n._op is None}
+        neurons, products = _neurons(order, absorbed, keep, roles)
+        absorbed |= products
         nodes = [n for n in order if n not in absorbed]
-        self.n_nodes = len(nodes)
+        self.n_nodes = len(nodes) + len(products)
 
-        # Leaves first: parameters by index, inputs by position, constants as they come.
-        leaves = [n for n in nodes if n._op is None]
-        roles = [role(leaf) for leaf in leaves]
-        rank = {"param": 0, "input": 1, "const": 2}
-        leaf_order = sorted(
-            range(len(leaves)),
-            key=lambda i: (rank[roles[i][0]], i if roles[i][0] == "const" else roles[i][1]),
-        )
-        slot = {leaves[i]: k for k, i in enumerate(leaf_order)}
-        self.leaf_roles = tuple(roles[i] for i in leaf_order)
-        self.const_leaves = [leaves[i] for i in leaf_order if roles[i][0] == "const"]
-        kinds = [r[0] for r in self.leaf_roles]
-        self.n_leaves = len(leaves)
-        self.n_params, self.n_inputs = kinds.count("param"), kinds.count("input")
-        ids = [r[1] for r in self.leaf_roles]
-        self.param_ids = np.array(ids[: self.n_params], dtype=int)
-        self.input_ids = np.array(ids[self.n_params : self.n_params + self.n_inputs], dtype=int)
-        self.const_values = np.array(ids[self.n_params + self.n_inputs :], dtype=float)
+        self.inputs_of = {}  # per computed node, the nodes it reads from slots
+        for n in nodes:
+            if n in neurons:
+                self.inputs_of[n] = neurons[n].inputs
+            elif n._op is ops.ADD:
+                self.inputs_of[n] = _sum_terms(n, absorbed)
+            elif n._op is not None:
+                self.inputs_of[n] = n.parents
+        read = {i for ins in self.inputs_of.values() for i in ins} | keep
+        self._lay_out_leaves([n for n in nodes if n._op is None and n in read], roles)
+        groups = self._group_by_level(nodes, neurons)
+        self.outputs = np.array([self.slot[out] for out in outputs])
+        self._compile_groups(groups, neurons, outputs)
+        self.guards = [
+            CompiledGuard(*g.describe(self.slot), exact=g.exact(), line=g.line) for g in guards
+        ]
+        self.signature = (self.leaf_roles, tuple(self.descriptions), tuple(self.outputs),
+                          shapes, tuple(g.describe(self.slot) for g in guards))
+        self.structure = (tuple(r if r.kind != "const" else "const" for r in self.leaf_roles),
+                          *self.signature[1:])  # the signature but the constants' values
 
-        # Then one group per (level, op, parameter), or (level, sum, number of terms).
-        level, inputs_of, by_key = {}, {}, {}
+    # --- layout ---------------------------------------------------------------------------
+
+    def _lay_out_leaves(self, leaves, roles):
+        """Slots 0.. for the leaves: parameters, inputs, constants (`LeafRole.sort_key`)."""
+        ordered = sorted(enumerate(leaves), key=lambda item: roles[item[1]].sort_key(item[0]))
+        self.slot = {leaf: k for k, (_, leaf) in enumerate(ordered)}
+        self.leaf_roles = tuple(roles[leaf] for _, leaf in ordered)
+        self.const_leaves = [n for n, r in roles.items() if r.kind == "const"]
+        self.n_leaves = len(ordered)
+        of_kind = {kind: [r.key for r in self.leaf_roles if r.kind == kind]
+                   for kind in LeafRole.RANK}
+        self.n_params, self.n_inputs = len(of_kind["param"]), len(of_kind["input"])
+        self.param_ids = np.array(of_kind["param"], dtype=int)
+        self.input_ids = np.array(of_kind["input"], dtype=int)
+        self.const_values = np.array(of_kind["const"], dtype=float)
+
+    def _group_by_level(self, nodes, neurons):
+        """{(level, kind...): members}, slots given level by level, appearance order within."""
+        self.level = {n: 0 for n in self.slot}
+        groups = {}
         for n in nodes:
             if n._op is None:
-                level[n] = 0
                 continue
-            ins = _sum_terms(n, absorbed) if n._op is ops.ADD else n.parents
-            inputs_of[n] = ins
-            level[n] = 1 + max(level[i] for i in ins)
-            key = (level[n], "sum", len(ins)) if n._op is ops.ADD else (level[n], n._op, n.param)
-            by_key.setdefault(key, []).append(n)
-        keys = sorted(by_key, key=lambda k: k[0])  # stable: appearance order within a level
+            ins = self.inputs_of[n]
+            self.level[n] = 1 + max((self.level[i] for i in ins), default=0)
+            groups.setdefault((self.level[n], *_group_kind(n, neurons, ins)),
+                              []).append(n)
+        keys = sorted(groups, key=lambda k: k[0])  # stable: appearance order within a level
         for key in keys:
-            for n in by_key[key]:
-                slot[n] = len(slot)
-        self.n_slots = len(slot)
-        self.n_levels = max(level.values()) + 1
-        self.outputs = np.array([slot[out] for out in outputs])
+            for n in groups[key]:
+                self.slot[n] = len(self.slot)
+        self.n_slots = len(self.slot)
+        self.n_levels = max(self.level.values(), default=0) + 1
+        return {key: groups[key] for key in keys}
 
-        # Every edge (operand <- consumer), with the group and input position it serves.
-        self.groups, edges, signature = [], [], []
-        for key in keys:
-            members = by_key[key]
+    def _compile_groups(self, groups, neurons, outputs):
+        slot = self.slot
+        in_loss = np.zeros(self.n_slots, dtype=bool)  # the nodes the loss is computed from
+        in_loss[[slot[n] for n in topological_order(outputs[0]) if n in slot]] = True
+        self.groups, self.descriptions, edges = [], [], []
+        for key, members in groups.items():
             rows = slice(slot[members[0]], slot[members[0]] + len(members))
-            if key[1] == "sum":
-                terms = [slot[t] for n in members for t in inputs_of[n]]
+            level, kind = key[0], key[1]
+            if kind == "matmul":
+                first = neurons[members[0]]
+                group = MatmulGroup(
+                    rows, _rows([slot[x] for x in first.inputs]),
+                    np.array([neurons[n].weight_ids for n in members], dtype=int),
+                    None if first.bias_id is None
+                    else np.array([neurons[n].bias_id for n in members], dtype=int),
+                    level - 1, bool(in_loss[rows].any()))
+                self.descriptions.append((level, "matmul", tuple(slot[x] for x in first.inputs),
+                                          group.weight_ids.tobytes(),
+                                          None if group.bias_ids is None
+                                          else group.bias_ids.tobytes()))
+            elif kind == "sum":
+                terms = [slot[t] for n in members for t in self.inputs_of[n]]
                 group = Group(None, None, rows, [_rows(terms)], key[2])
                 edges.append((terms, [slot[n] for n in members for _ in range(key[2])], group))
-                signature.append((key[0], "sum", tuple(terms)))
+                self.descriptions.append((level, "sum", tuple(terms)))
             else:
-                op, param = key[1], key[2]
+                op, param = kind, key[2]
                 positions = [[slot[n.parents[k]] for n in members] for k in range(op.arity)]
                 group = Group(op, param, rows, [_rows(p) for p in positions])
                 for targets in positions:
                     edges.append((targets, [slot[n] for n in members], group))
-                signature.append((key[0], op, param, tuple(map(tuple, positions))))
+                self.descriptions.append((level, op, param, tuple(map(tuple, positions))))
             self.groups.append(group)
-        self.signature = (self.leaf_roles, tuple(signature), tuple(self.outputs), shapes)
-        self.structure = (tuple(r if r[0] != "const" else "const" for r in self.leaf_roles),
-                          *self.signature[1:])  # the signature but the constants' values
         levels = np.zeros(self.n_slots, dtype=int)
         for n, s in slot.items():
-            levels[s] = level[n]
-        in_loss = np.zeros(self.n_slots, dtype=bool)  # the nodes the loss is computed from
-        in_loss[[slot[n] for n in topological_order(outputs[0]) if n not in absorbed]] = True
+            levels[s] = self.level[n]
         self._link_edges(edges, levels, in_loss)
+        self._schedule_backward()
 
     def _link_edges(self, edge_lists, levels, in_loss):
         """Lay out the derivative matrix (a row per edge) and backward's pulls.
@@ -117,17 +205,17 @@ class Program:
         are adjacent, and ``reshape(-1, c, n).sum(1)`` adds them up for a whole level at once.
         Only edges inside the loss's graph count (other outputs have no gradient).
         """
-        target = np.array([t for targets, _, _ in edge_lists for t in targets], dtype=int)
+        operand = np.array([t for targets, _, _ in edge_lists for t in targets], dtype=int)
         consumer = np.array([c for _, consumers, _ in edge_lists for c in consumers], dtype=int)
         useful = in_loss[consumer]
-        fan_out = np.bincount(target[useful], minlength=self.n_slots)
-        order = np.lexsort((target, fan_out[target], -levels[target], ~useful))
-        position = np.empty_like(order)
-        position[order] = np.arange(len(order))  # edge -> its row in the derivative matrix
+        fan_out = np.bincount(operand[useful], minlength=self.n_slots)
+        order = np.lexsort((operand, fan_out[operand], -levels[operand], ~useful))
+        row_of_edge = np.empty_like(order)
+        row_of_edge[order] = np.arange(len(order))
         self.n_edges = len(order)
         ones, start = [], 0
         for targets, _, group in edge_lists:
-            rows = position[start : start + len(targets)]
+            rows = row_of_edge[start : start + len(targets)]
             start += len(targets)
             group.edges.append(_rows(rows))
             if group.op is None:
@@ -135,13 +223,101 @@ class Program:
         self.ones = np.concatenate(ones) if ones else np.zeros(0, dtype=int)
 
         n_useful = int(useful.sum())
-        target, consumer = target[order][:n_useful], consumer[order][:n_useful]
-        key = np.stack([levels[target], fan_out[target]], axis=1)
-        bounds = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1), True])
-        self.pulls = []  # (operand rows, consumer rows, edge rows, edges per operand)
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            c = int(fan_out[target[lo]])
-            self.pulls.append((_rows(target[lo:hi:c]), _rows(consumer[lo:hi]), slice(lo, hi), c))
+        operand, consumer = operand[order][:n_useful], consumer[order][:n_useful]
+        self.pulls = []
+        for lo, hi in _runs(levels[operand], fan_out[operand]):
+            c = int(fan_out[operand[lo]])
+            self.pulls.append(Pull(_rows(operand[lo:hi:c]), _rows(consumer[lo:hi]),
+                                   slice(lo, hi), c, int(levels[operand[lo]])))
+        self.pulled = np.zeros(self.n_slots, dtype=bool)
+        self.pulled[operand] = True
+
+    def _schedule_backward(self):
+        """Backward's steps from the top level down: a level's pulls, then the matrix
+        products whose X sits on that level (they add W.T @ dZ to X's gradients)."""
+        self.matmuls = [g for g in self.groups if isinstance(g, MatmulGroup) and g.in_loss]
+        steps = [(-p.level, 0, k, p) for k, p in enumerate(self.pulls)]
+        steps += [(-m.level, 1, k, m) for k, m in enumerate(self.matmuls)]
+        self.backward_steps = [step for *_, step in sorted(steps, key=lambda s: s[:3])]
+        reset = {r for m in self.matmuls for r in _indices(m.inputs) if not self.pulled[r]}
+        self.matmul_only_rows = np.array(sorted(reset), dtype=int)  # zeroed before backward
+
+
+def _runs(*keys):
+    """(lo, hi) of the runs of equal keys."""
+    if not len(keys[0]):
+        return []
+    key = np.stack(keys, axis=1)
+    bounds = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1), True])
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _indices(rows):
+    return range(rows.start, rows.stop) if isinstance(rows, slice) else rows.tolist()
+
+
+def _group_kind(node, neurons, inputs):
+    """The rest of a node's group key: ("matmul", n inputs), ("sum", n terms), (op, param)."""
+    if node in neurons:
+        return ("matmul", tuple(map(id, inputs)), neurons[node].bias_id is not None)
+    if node._op is ops.ADD:
+        return ("sum", len(inputs))
+    return (node._op, node.param)
+
+
+@dataclass
+class Neuron:
+    """``b + w0*x0 + ...``: the parameters' indices and the x's (nodes)."""
+
+    weight_ids: list
+    bias_id: int | None
+    inputs: list
+
+
+def _neurons(order, absorbed, keep, roles):
+    """The sums that are neurons, and the products they absorb.
+
+    A neuron is a fused sum whose terms are an optional parameter (the bias) first, then
+    products of a parameter and a node that is not one, each used by this sum only. Its
+    x's must differ from each other and sit on one level, as a layer's inputs do.
+    """
+    uses = {}
+    for n in order:
+        for p in n.parents:
+            uses[p] = uses.get(p, 0) + 1
+
+    def param(v):
+        role = roles.get(v)
+        return role.key if role is not None and role.kind == "param" else None
+
+    level, neurons, products = {}, {}, set()  # levels as the compiled program has them
+    for n in order:
+        if n._op is None:
+            level[n] = 0
+            continue
+        if n._op is not ops.ADD or n in absorbed:
+            level[n] = 1 + max(level[p] for p in n.parents)
+            continue
+        terms = _sum_terms(n, absorbed)
+        level[n] = 1 + max(level[t] for t in terms)
+        bias = param(terms[0])
+        if bias is not None:
+            terms = terms[1:]
+        weights, xs = [], []
+        for t in terms:
+            if t._op is not ops.MUL or uses.get(t) != 1 or t in keep:
+                break
+            a, b = param(t._a), param(t._b)
+            if (a is None) == (b is None):
+                break
+            weights.append(a if a is not None else b)
+            xs.append(t._b if a is not None else t._a)
+        else:
+            if xs and len(set(xs)) == len(xs) and len({level[x] for x in xs}) == 1:
+                neurons[n] = Neuron(weights, bias, xs)
+                products.update(terms)
+                level[n] = 1 + level[xs[0]]
+    return neurons, products
 
 
 def difference(traced, other):
@@ -150,10 +326,10 @@ def difference(traced, other):
         return "it computes other numbers than the trace (please report this as a bug)"
     a, b = traced.leaf_roles, other.leaf_roles
     if a != b:
-        for (kind, x), (kind2, y) in zip(a, b):
-            if kind == kind2 == "const" and x != y:
-                return f"a constant fn makes is {y!r} here but was {x!r} when traced"
-        if [r[0] for r in a] != [r[0] for r in b]:
+        for ra, rb in zip(a, b):
+            if ra.kind == rb.kind == "const" and ra.key != rb.key:
+                return f"a constant fn makes is {rb.key!r} here but was {ra.key!r} when traced"
+        if [r.kind for r in a] != [r.kind for r in b]:
             return f"it reads {_count(b)} where the trace reads {_count(a)}"
         return "it reads other inputs or parameters than the trace"
     for ga, gb in zip(traced.signature[1], other.signature[1]):
@@ -164,17 +340,21 @@ def difference(traced, other):
             )
     if traced.shapes != other.shapes:
         return f"it returns shapes {other.shapes}, the trace {traced.shapes}"
+    if traced.signature[4] != other.signature[4]:
+        return "it takes other decisions on its numbers than the trace"
     return f"the trace has {traced.n_nodes} nodes, this example's graph {other.n_nodes}"
 
 
 def _count(roles):
-    kinds = [r[0] for r in roles]
+    kinds = [r.kind for r in roles]
     return ", ".join(f"{kinds.count(k)} {k}s" for k in ("param", "input", "const"))
 
 
 def _describe(group):
     if group[1] == "sum":
         return f"sums of {len(group[2])} terms"
+    if group[1] == "matmul":
+        return f"a layer of neurons of {len(group[2])} inputs"
     where = f" ({group[1].param_name}={group[2]:g})" if group[1].param_name else ""
     return f"{len(group[3][0])} x {group[1].name!r}{where}"
 
@@ -214,4 +394,3 @@ def _rows(indices):
     if len(indices) and (np.diff(indices) == 1).all():
         return slice(int(indices[0]), int(indices[-1]) + 1)
     return indices
-

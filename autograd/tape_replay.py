@@ -1,11 +1,14 @@
-"""Replaying a tape's program over a batch with numpy: forward, then backward by pulls.
+"""Replaying a tape's program over a batch with numpy: forward, guards, then backward.
 
-The forward pass computes the groups in level order, each op by its `array_forward`; the
-local derivatives come from the very `derivatives` the eager engine uses, evaluated with
-`ops.ARRAY_MATH`. The backward pass pulls: a node's gradient is the sum, over the edges
-that leave it, of (the consumer's gradient x the edge's local derivative). Consumers sit
-on higher levels, so the gradients are complete level by level, from the top: one gather,
-one multiply and one sum per level and fan-out.
+The forward pass computes the groups in level order, each op by its `array_forward` and
+each layer of neurons by one matrix product. Then the program's guards (the decisions fn
+took when traced, see `tape_guard`) are evaluated for every example: the examples that
+decided otherwise are handed back, to be replayed by another program. The backward pass
+pulls: a node's gradient is the sum, over the edges that leave it, of (the consumer's
+gradient x the edge's local derivative), with the very `derivatives` the eager engine uses,
+evaluated with `ops.ARRAY_MATH`. Consumers sit on higher levels, so the gradients are
+complete level by level, from the top: one gather, one multiply and one sum per level and
+fan-out, and ``W.T @ dZ`` for a layer.
 
 Where the tape meets a non-finite number the example goes through the eager engine
 (`eager`, given by the Tape), which raises its own clear error or gives finite gradients.
@@ -13,61 +16,78 @@ Where the tape meets a non-finite number the example goes through the eager engi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import ops
+from .tape_compile import MatmulGroup, Pull
+from .tape_guard import route
 
 _ARRAY = ops.ARRAY_MATH
 BUFFER_BYTES = 32 * 2**20  # a large batch is replayed in column chunks of about this size
 
 
-def run(program, examples, pdata, weight, eager, per_example=False):
-    """Replay over some examples: (outputs, gradients over the tape's parameters).
+@dataclass
+class Replay:
+    """What a replay gives: a column of outputs per example that follows the program,
+    the gradients (x weight) summed over those, and which examples the program does not
+    suit: `left` took another path, `to_eager` came too close to a decision's threshold."""
 
-    Without a `weight` (and not `per_example`) there is no backward pass. With one, the
-    examples' gradients, each times `weight`, are summed; `per_example` keeps a column
-    per example instead. `eager(name, examples, k, weight=None)` redoes example k with the
-    eager engine where the tape meets a non-finite number (see `Tape._redo_eagerly`).
+    outputs: np.ndarray
+    grads: np.ndarray
+    left: np.ndarray
+    to_eager: np.ndarray
+
+
+def run(program, examples, pdata, weight, eager):
+    """Replay `program` over `examples` with parameter values `pdata`.
+
+    Without a `weight` there is no backward pass; with one, the examples' gradients, each
+    times `weight`, are summed. `eager(name, examples, k, weight=None)` redoes example k
+    with the eager engine where the tape meets a non-finite number (`Tape._redo_eagerly`).
     """
     size = examples.size
+    replay = Replay(np.full((len(program.outputs), size), np.nan), np.zeros(len(pdata)),
+                    np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
+    weights = [pdata[m.weight_ids] for m in _all_matmuls(program)]
     chunk = max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
-    outputs = np.empty((len(program.outputs), size))
-    grads = np.zeros((len(pdata), size) if per_example else len(pdata))
-    backward = weight is not None or per_example
     for lo in range(0, size, chunk):
-        cols = slice(lo, min(size, lo + chunk))
-        width = cols.stop - lo
-        buffers = _buffers(program, width)
-        V, G, D = buffers.V, buffers.G, buffers.D
-        V[: program.n_params] = pdata[program.param_ids, None]
-        inputs = slice(program.n_params, program.n_params + program.n_inputs)
-        V[inputs] = examples.columns[program.input_ids, cols]
-        saved = _forward(program, buffers, examples, lo, eager)
-        outputs[:, cols] = V[program.outputs]
-        if not backward:
-            continue
-        _derivatives(program, V, D, saved)
-        G[program.outputs[0]] = 1.0 if per_example else weight
-        with np.errstate(all="ignore"):  # non-finite gradients are dealt with below
-            for (targets, consumers, edges, c), (gathered, product, into) in zip(
-                program.pulls, buffers.pulls
-            ):
-                np.multiply(_gather(G, consumers, gathered), D[edges], out=product)
-                if c > 1:
-                    product.reshape(-1, c, width).sum(axis=1, out=into)
-                if isinstance(targets, np.ndarray):
-                    G[targets] = into
-        if per_example:
-            grads[program.param_ids, cols] = G[: program.n_params]
-            for k in np.flatnonzero(~np.isfinite(G[: program.n_leaves]).all(axis=0)):
-                grads[:, lo + k] = eager(program.name, examples, lo + k, 1.0)
-            continue
-        sums = G[: program.n_params].sum(axis=1)
-        others = G[program.n_params : program.n_leaves]
-        if not (np.isfinite(sums).all() and np.isfinite(others).all()):
-            sums = _redo_non_finite(program, G, examples, lo, weight, eager)
-        grads[program.param_ids] += sums
-    return outputs, grads
+        columns = np.arange(lo, min(size, lo + chunk))
+        _run_columns(program, examples, columns, pdata, weights, weight, eager, replay)
+    return replay
+
+
+def _all_matmuls(program):
+    return [g for g in program.groups if isinstance(g, MatmulGroup)]
+
+
+def _run_columns(program, examples, columns, pdata, weights, weight, eager, replay,
+                 decided=False):
+    """Replay some columns of the batch into `replay`; with `decided`, they all follow."""
+    part = examples.take(columns)
+    buffers = _buffers(program, part.size)
+    values = buffers.values
+    values[: program.n_params] = pdata[program.param_ids, None]
+    values[program.n_params : program.n_params + program.n_inputs] = part.columns[
+        program.input_ids
+    ]
+    saved = _forward(program, buffers, pdata, weights)
+    if program.guards and not decided:
+        follows, to_eager = route(program.guards, values, part.size)
+        if not follows.all():
+            replay.left[columns[~follows & ~to_eager]] = True
+            replay.to_eager[columns[to_eager]] = True
+            if follows.any():
+                _run_columns(program, examples, columns[follows], pdata, weights, weight,
+                             eager, replay, decided=True)
+            return
+    if not np.isfinite(values).all():
+        _explain_forward_error(program, values, part, eager)
+    replay.outputs[:, columns] = values[program.outputs]
+    if weight is not None:
+        _backward(program, buffers, saved, weights, weight)
+        replay.grads += _parameter_sums(program, buffers, saved, pdata, part, weight, eager)
 
 
 def _buffers(program, width):
@@ -79,67 +99,127 @@ def _buffers(program, width):
     return cache[width]
 
 
-def _forward(program, buffers, examples, lo, eager):
-    V, width, saved = buffers.V, buffers.width, []
-    with np.errstate(all="raise", under="ignore"):
-        try:
-            for g, into in zip(program.groups, buffers.operands):
-                x = _gather(V, g.operands[0], into[0])
-                if g.op is None:
-                    x.reshape(-1, g.terms, width).sum(axis=1, out=V[g.rows])
-                    saved.append(None)
-                    continue
-                y = _gather(V, g.operands[1], into[1]) if g.op.arity == 2 else None
-                params = (y,) if y is not None else (g.param,) if g.param is not None else ()
-                V[g.rows] = g.op.array_forward(x, *params)
+def _forward(program, buffers, pdata, weights):
+    """Every group in level order; returns what the derivatives need, per group."""
+    values, width, saved = buffers.values, buffers.width, []
+    layer = iter(weights)
+    with np.errstate(all="ignore"):  # non-finite values are looked for afterwards
+        for group, into in zip(program.groups, buffers.operands):
+            x = _gather(values, group.operands[0] if not isinstance(group, MatmulGroup)
+                        else group.inputs, into[0])
+            if isinstance(group, MatmulGroup):
+                out = values[group.rows]
+                np.matmul(next(layer), x, out=out)
+                if group.bias_ids is not None:
+                    out += pdata[group.bias_ids, None]
+                saved.append(x)
+            elif group.op is None:
+                x.reshape(-1, group.terms, width).sum(axis=1, out=values[group.rows])
+                saved.append(None)
+            else:
+                y = _gather(values, group.operands[1], into[1]) if group.op.arity == 2 else None
+                params = (y,) if y is not None else (group.param,) * (group.param is not None)
+                values[group.rows] = group.op.array_forward(x, *params)
                 saved.append((x, y))
-        except FloatingPointError as error:
-            _explain_forward_error(program, g, V, width, examples, lo, eager, error)
     return saved
 
 
-def _explain_forward_error(program, group, V, width, examples, lo, eager, error):
-    op = group.op or ops.ADD
-    with np.errstate(all="ignore"):
-        x = V[group.operands[0]]
-        if group.op is None:
-            out = x.reshape(-1, group.terms, width).sum(axis=1)
-        else:
-            y = V[group.operands[1]] if op.arity == 2 else group.param
-            out = op.array_forward(x) if y is None else op.array_forward(x, y)
-    bad = np.flatnonzero(~np.isfinite(out).all(axis=0))
-    k = lo + (int(bad[0]) if len(bad) else 0)
-    eager(program.name, examples, k)  # raises the eager engine's own error
+def _explain_forward_error(program, values, part, eager):
+    """A non-finite value in the forward pass: the eager engine raises its error for the
+    first example concerned, or (a constant that does not suit it) we say so."""
+    bad_columns = ~np.isfinite(values).all(axis=0)
+    k = int(np.flatnonzero(bad_columns)[0])
+    eager(program.name, part, k)  # raises the eager engine's own error
+    rows = np.flatnonzero(~np.isfinite(values[:, k]))
+    group = next(g for g in program.groups if g.rows.start <= rows[0] < g.rows.stop)
+    op = "a layer's matrix product" if isinstance(group, MatmulGroup) else repr(
+        (group.op or ops.ADD).name)
     raise FloatingPointError(
-        f"tape replay of {program.name}: {op.name!r} gives a non-finite value for example "
-        f"{examples.index[k]} of the batch ({error}), where the eager engine does not: "
-        "a constant fn computed from the traced example's numbers (a log-sum-exp's shift?) "
-        "does not suit this example; use the eager engine"
-    ) from error
+        f"tape replay of {program.name}: {op} gives a non-finite value for example "
+        f"{part.index[k]} of the batch, where the eager engine does not: a constant fn "
+        "computed from the traced example's numbers does not suit this example; "
+        "use the eager engine"
+    )
 
 
-def _derivatives(program, V, D, saved):
+def _backward(program, buffers, saved, weights, weight):
+    """Gradients of every slot (x weight) into buffers.gradients, from the top level down."""
+    values, grads, width = buffers.values, buffers.gradients, buffers.width
+    derivatives = buffers.derivatives
+    _local_derivatives(program, values, derivatives, saved)
+    grads[program.outputs[0]] = weight
+    grads[program.matmul_only_rows] = 0.0
+    layer_weights = dict(zip(map(id, _all_matmuls(program)), weights))
+    with np.errstate(all="ignore"):  # non-finite gradients are dealt with afterwards
+        for step, scratch in zip(program.backward_steps, buffers.steps):
+            if isinstance(step, Pull):
+                _pull(step, scratch, grads, derivatives, width)
+            elif step.level > 0 or not _all_leaves(program, step):
+                grads[step.inputs] += layer_weights[id(step)].T @ grads[step.rows]
+
+
+def _all_leaves(program, matmul):
+    rows = matmul.inputs
+    last = rows.stop - 1 if isinstance(rows, slice) else int(rows.max())
+    return last < program.n_leaves
+
+
+def _pull(pull, scratch, grads, derivatives, width):
+    gathered, product, into = scratch
+    np.multiply(_gather(grads, pull.consumers, gathered), derivatives[pull.edges], out=product)
+    if pull.fan_out > 1:
+        product.reshape(-1, pull.fan_out, width).sum(axis=1, out=into)
+    if isinstance(pull.targets, np.ndarray):
+        grads[pull.targets] = into
+
+
+def _local_derivatives(program, values, derivatives, saved):
     with np.errstate(all="ignore"):  # a non-finite derivative is dealt with after backward
-        for g, xy in zip(program.groups, saved):
-            if xy is None:
-                continue  # a sum: every derivative is 1, set when the buffers were made
+        for group, xy in zip(program.groups, saved):
+            if isinstance(group, MatmulGroup) or xy is None:
+                continue  # sums: every derivative is 1, set when the buffers were made
             x, y = xy
-            derivatives = g.op.local_derivatives(_ARRAY, x, y, V[g.rows], g.param)
-            for d, rows in zip(derivatives, g.edges):
-                D[rows] = d
+            local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
+            for d, rows in zip(local, group.edges):
+                derivatives[rows] = d
 
 
-def _redo_non_finite(program, G, examples, lo, weight, eager):
+def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=None):
+    """Each parameter's gradient summed over the examples (minus `skip`ped columns)."""
+    grads = buffers.gradients
+    sums = np.zeros(len(pdata))
+    scalar = grads[: program.n_params]
+    with np.errstate(all="ignore"):
+        sums[program.param_ids] += (scalar if skip is None else scalar[:, ~skip]).sum(axis=1)
+        for group, x in zip(program.groups, saved):
+            if not (isinstance(group, MatmulGroup) and group.in_loss):
+                continue
+            dz = grads[group.rows]
+            if skip is not None:
+                dz, x = dz[:, ~skip], x[:, ~skip]
+            sums += np.bincount(group.weight_ids.ravel(), (dz @ x.T).ravel(), len(pdata))
+            if group.bias_ids is not None:
+                sums += np.bincount(group.bias_ids, dz.sum(axis=1), len(pdata))
+    if skip is None and not (np.isfinite(sums).all()
+                             and np.isfinite(grads[program.n_params : program.n_leaves]).all()):
+        return _redo_non_finite(program, buffers, saved, pdata, part, weight, eager)
+    return sums
+
+
+def _redo_non_finite(program, buffers, saved, pdata, part, weight, eager):
     """Gradient sums when some examples' gradients are not finite.
 
     The eager engine skips a node whose gradient is 0, so an infinite local derivative
     there is harmless to it but gives 0 x inf = nan here. Those examples go through the
     eager engine, which either raises its error or gives their finite gradients.
     """
-    bad = ~np.isfinite(G[: program.n_leaves]).all(axis=0)
-    sums = np.where(bad, 0.0, G[: program.n_params]).sum(axis=1)
+    grads = buffers.gradients
+    bad = ~np.isfinite(grads[: program.n_leaves]).all(axis=0)
+    for group in program.matmuls:
+        bad |= ~np.isfinite(grads[group.rows]).all(axis=0)
+    sums = _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=bad)
     for k in np.flatnonzero(bad):
-        sums += eager(program.name, examples, lo + k, weight)[program.param_ids]
+        sums += eager(program.name, part, k, weight)
     if not np.isfinite(sums).all():
         raise OverflowError(
             f"tape replay of {program.name}: the parameters' gradients summed over the batch "
@@ -159,20 +239,29 @@ class _Buffers:
     def __init__(self, program, width):
         p = program
         self.width = width
-        self.V = np.empty((p.n_slots, width))
-        self.V[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
-        self.G = np.zeros_like(self.V)  # gradients outside the loss's graph stay 0
-        self.D = np.empty((p.n_edges, width))
-        self.D[p.ones] = 1.0
-        self.operands = [[_scratch(rows, width) for rows in g.operands] for g in p.groups]
+        self.values = np.empty((p.n_slots, width))
+        self.values[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
+        self.gradients = np.zeros_like(self.values)  # outside the loss's graph they stay 0
+        self.derivatives = np.empty((p.n_edges, width))
+        self.derivatives[p.ones] = 1.0
+        self.operands = [
+            [_scratch(g.inputs, width)] if isinstance(g, MatmulGroup)
+            else [_scratch(rows, width) for rows in g.operands]
+            for g in p.groups
+        ]
         # Per pull: space for the consumers' gradients, for the products with the local
-        # derivatives and for their sums per operand; results go straight into G's rows
-        # when these are a slice.
-        self.pulls = []
-        for targets, consumers, edges, c in p.pulls:
-            into = self.G[targets] if isinstance(targets, slice) else _scratch(targets, width)
-            product = np.empty((edges.stop - edges.start, width)) if c > 1 else into
-            self.pulls.append((_scratch(consumers, width), product, into))
+        # derivatives and for their sums per operand; results go straight into the
+        # gradients' rows when these are a slice.
+        self.steps = []
+        for step in p.backward_steps:
+            if not isinstance(step, Pull):
+                self.steps.append(None)
+                continue
+            into = (self.gradients[step.targets] if isinstance(step.targets, slice)
+                    else _scratch(step.targets, width))
+            product = (np.empty((step.edges.stop - step.edges.start, width))
+                       if step.fan_out > 1 else into)
+            self.steps.append((_scratch(step.consumers, width), product, into))
 
 
 def _scratch(rows, width):
@@ -185,4 +274,3 @@ def _gather(array, rows, out):
     if isinstance(rows, slice):
         return array[rows]
     return np.take(array, rows, axis=0, out=out, mode="clip")
-

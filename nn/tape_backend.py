@@ -9,8 +9,11 @@ every example: MLPs and Sequentials of layers, activations and LayerNorm, with t
 statistics) cannot be traced this way; the tape says so, then use ``backend="eager"``.
 
 Targets of a class-index loss (one marked ``loss_fn.targets = "class_index"``, as
-cross_entropy and nll_loss are) and whole-number targets reach the loss as plain numbers:
-the tape keeps one program per distinct target value.
+cross_entropy and nll_loss are) reach the loss as plain numbers: the tape keeps one program
+per class. Every other target, whole numbers included, is an input like X.
+
+A tape is traced again when the model's structure changes in a way its parameters do not
+show (a neuron's activation function swapped in place, a layer's settings).
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import functools
 
 import numpy as np
 
-from autograd import no_grad
+from autograd import Value, no_grad
 from autograd.nested import flatten, to_numpy
-from autograd.tape import trace
+from autograd.tape import TraceError, trace
+
+from .module import Module
+from .normalization import BatchNorm
 
 __all__ = ["TapeBackend"]
 
@@ -52,10 +58,17 @@ class TapeBackend:
         return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
 
     def _tape(self, model, loss_fn, X, y, penalty):
-        """(tape, shape of one example's outputs), traced on first use."""
+        """(tape, shape of one example's outputs), traced on first use and again when the
+        model's structure changes."""
         key = (id(model), loss_fn, penalty, model.training)
+        structure = _structure(model)
         if key in self._tapes:
-            return self._tapes[key][1:]
+            _, tape, shape, traced_structure = self._tapes[key]
+            if structure != traced_structure:
+                tape.retrace()
+                self._tapes[key] = (model, tape, shape, structure)
+            return tape, shape
+        _refuse_batch_statistics(model)
         shape = None
         if loss_fn is None:
             tape = trace(lambda x: model(x), model.parameters, (X[0],))
@@ -67,27 +80,61 @@ class TapeBackend:
                 loss = loss_fn(outputs, target)
                 return loss, [loss, *flatten(outputs)]
 
-            tape = trace(example_loss, model.parameters, (X[0], y[0]), has_aux=True,
-                         static=static, penalty=(lambda: penalty(model)) if penalty else None)
+            try:
+                tape = trace(example_loss, model.parameters, (X[0], y[0]), has_aux=True,
+                             static=static,
+                             penalty=(lambda: penalty(model)) if penalty else None)
+            except TraceError as error:
+                if not static and hasattr(error, "add_note"):
+                    error.add_note(
+                        "note: the targets reach the loss as Values; if they are class "
+                        "indices, mark the loss: loss_fn.targets = 'class_index'")
+                raise
             with no_grad():
                 shape = np.shape(to_numpy(model(X[:1])))[1:]
             _check_mean_of_examples(model, loss_fn, tape, X, y)
-        self._tapes[key] = (model, tape, shape)  # the model is kept: its id stays its own
+        self._tapes[key] = (model, tape, shape, structure)  # model kept: its id stays its own
         return tape, shape
 
 
 def _static_targets(loss_fn, y):
-    """Class indices and whole-number labels are static: used as indices, not as numbers.
-
-    A loss says its targets are class indices with ``loss_fn.targets = "class_index"``
-    (on itself, or on the function a functools.partial wraps).
-    """
+    """Class indices are static: used as indices, not as numbers. A loss says its targets
+    are class indices with ``loss_fn.targets = "class_index"`` (on itself, or on the
+    function a functools.partial wraps); any other targets are inputs, whole numbers too
+    (regression on counts), so they do not make one program per value."""
     while True:
         if getattr(loss_fn, "targets", None) == "class_index":
             return True
         if not isinstance(loss_fn, functools.partial):
-            return np.asarray(y).dtype.kind in "biu"
+            return False
         loss_fn = loss_fn.func
+
+
+def _refuse_batch_statistics(model):
+    for name, module in model.named_modules():
+        if isinstance(module, BatchNorm) and module.training:
+            where = f" ({name})" if name else ""
+            raise ValueError(
+                f"backend='tape': BatchNorm{where} in training mode normalizes with the "
+                "statistics of the whole batch, which the tape (one example traced, replayed "
+                "per example) cannot run; use backend='eager' (or model.eval() to normalize "
+                "with the running statistics)"
+            )
+
+
+def _structure(model):
+    """What the model computes with besides its parameters: each module's settings
+    (numbers, strings, flags) and the identity of anything else it holds (functions)."""
+    parts = []
+    for name, module in model.named_modules():
+        for attribute, item in vars(module).items():
+            if isinstance(item, (Value, Module)) or (
+                    isinstance(item, (list, tuple)) and item
+                    and isinstance(item[0], (Value, Module))):
+                continue
+            plain = isinstance(item, (str, int, float, bool, type(None)))
+            parts.append((name, attribute, item if plain else id(item)))
+    return tuple(parts)
 
 
 def _check_mean_of_examples(model, loss_fn, tape, X, y):
