@@ -20,6 +20,7 @@ from . import (
     diagnostics,
     functional,
     init,
+    interop,
     losses,
     metrics,
     optim,
@@ -27,6 +28,7 @@ from . import (
     serialization,
 )
 from .callbacks import Callback, EarlyStopping
+from .interop import from_torch
 from .layers import MLP, Activation, Layer, Neuron, Sequential
 from .metrics import accuracy
 from .module import Module
@@ -37,7 +39,7 @@ from .training import Trainer, fit
 __all__ = [
     "Module", "Parameter", "Neuron", "Layer", "MLP", "Sequential", "Activation", "Dropout",
     "GaussianNoise", "BatchNorm", "BatchNorm1d", "LayerNorm", "EarlyStopping", "Callback",
-    "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit",
+    "l1_penalty", "l2_penalty", "accuracy", "Trainer", "fit", "from_torch", "interop",
     "functional", "losses", "regularization", "init", "optim", "data", "metrics",
     "callbacks", "backends", "serialization", "diagnostics",
 ]

@@ -289,6 +289,16 @@ class Module:
 
         return load_module(cls, path)
 
+    # --- PyTorch -------------------------------------------------------------------------
+
+    def to_torch(self, dtype=None):
+        """This model as a ``torch.nn.Module`` with the same weights (float64 by default),
+        the same outputs and, after a backward, the same gradients; see `nn.interop`.
+        Needs PyTorch (``pip install chainrule[torch]``), imported only here."""
+        from .interop import to_torch
+
+        return to_torch(self, dtype)
+
     # --- display -------------------------------------------------------------------------
 
     def extra_repr(self) -> str:
