@@ -4,7 +4,10 @@
     x = Value(2.0, label="x"); y = (x * x + 1).tanh(); y.backward(); x.grad
 """
 
-from . import ops
+from . import (
+    _conflict,  # noqa: F401  first: refuses to run beside HIPS autograd
+    ops,
+)
 from .backprop import backward, grad, topological_order
 from .functional import hessian, jacobian
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

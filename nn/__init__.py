@@ -10,6 +10,7 @@ Names and semantics follow PyTorch (``torch.nn``, ``torch.nn.functional``, ``tor
 so that every number can be checked against it.
 """
 
+import autograd._conflict  # noqa: F401  first: HIPS autograd may own autograd/__init__.py
 from autograd import Parameter
 from autograd import __version__ as __version__
 
