@@ -33,8 +33,6 @@ static arguments.
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
 from . import tape_replay
@@ -271,7 +269,7 @@ class Tape:
         parameters' values they were computed at."""
         examples = as_batch(batch, self._example, self._static)
         current = self._fetch_params()
-        if len(current) != len(self.params) or not all(map(operator.is_, current, self.params)):
+        if current != self.params:  # by identity: Value's == is object's
             if set(current) != set(self.params):  # a new model or new layers: trace again
                 self.retrace()
         pdata = np.fromiter((p.data for p in self.params), float, len(self.params))

@@ -68,6 +68,43 @@ class MatmulGroup:
     level: int  # the level of X: backward adds W.T @ dZ there
     in_loss: bool = True
 
+    def __post_init__(self):
+        # As nn lays parameters out, W and b are strided views of the parameters' vector
+        # (no gather forward, no scatter backward); None where they are not.
+        self.weight_view = _strided(self.weight_ids)
+        self.bias_view = None if self.bias_ids is None else _strided(self.bias_ids)
+
+    def weights(self, vector):
+        """W (or b) read from, or as a view into, a vector over the parameters."""
+        return _take(vector, self.weight_ids, self.weight_view)
+
+    def bias(self, vector):
+        return _take(vector, self.bias_ids, self.bias_view)
+
+
+def _strided(ids):
+    """(offset, strides) with ids[j, ...] == offset + sum(index * stride), else None."""
+    if ids.size == 0:
+        return None
+    offset = int(ids.flat[0])
+    strides = []
+    for axis in range(ids.ndim):
+        step = ids.take([1], axis=axis).flat[0] - offset if ids.shape[axis] > 1 else 1
+        strides.append(int(step))
+    grid = np.indices(ids.shape)
+    expected = offset + sum(g * s for g, s in zip(grid, strides))
+    if not (expected == ids).all() or min(strides) < 1 or len(np.unique(ids)) != ids.size:
+        return None
+    return offset, tuple(strides)
+
+
+def _take(vector, ids, view):
+    if view is None:
+        return vector[ids]
+    offset, strides = view
+    return np.lib.stride_tricks.as_strided(
+        vector[offset:], ids.shape, [s * vector.itemsize for s in strides])
+
 
 @dataclass(frozen=True)
 class Pull:

@@ -50,7 +50,7 @@ def run(program, examples, pdata, weight, eager):
     size = examples.size
     replay = Replay(np.full((len(program.outputs), size), np.nan), np.zeros(len(pdata)),
                     np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
-    weights = [pdata[m.weight_ids] for m in _all_matmuls(program)]
+    weights = [m.weights(pdata) for m in _all_matmuls(program)]
     chunk = max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
     for lo in range(0, size, chunk):
         columns = np.arange(lo, min(size, lo + chunk))
@@ -111,7 +111,7 @@ def _forward(program, buffers, pdata, weights):
                 out = values[group.rows]
                 np.matmul(next(layer), x, out=out)
                 if group.bias_ids is not None:
-                    out += pdata[group.bias_ids, None]
+                    out += group.bias(pdata)[:, None]
                 saved.append(x)
             elif group.op is None:
                 x.reshape(-1, group.terms, width).sum(axis=1, out=values[group.rows])
@@ -197,13 +197,22 @@ def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=No
             dz = grads[group.rows]
             if skip is not None:
                 dz, x = dz[:, ~skip], x[:, ~skip]
-            sums += np.bincount(group.weight_ids.ravel(), (dz @ x.T).ravel(), len(pdata))
+            _add_to(sums, group, group.weight_ids, group.weight_view, dz @ x.T)
             if group.bias_ids is not None:
-                sums += np.bincount(group.bias_ids, dz.sum(axis=1), len(pdata))
+                _add_to(sums, group, group.bias_ids, group.bias_view, dz.sum(axis=1))
     if skip is None and not (np.isfinite(sums).all()
                              and np.isfinite(grads[program.n_params : program.n_leaves]).all()):
         return _redo_non_finite(program, buffers, saved, pdata, part, weight, eager)
     return sums
+
+
+def _add_to(sums, group, ids, view, values):
+    """sums[ids] += values, through a strided view where the ids allow one."""
+    if view is None:
+        sums += np.bincount(ids.ravel(), values.ravel(), len(sums))
+    else:
+        target = group.weights(sums) if ids is group.weight_ids else group.bias(sums)
+        target += values
 
 
 def _redo_non_finite(program, buffers, saved, pdata, part, weight, eager):

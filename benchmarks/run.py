@@ -1,6 +1,6 @@
 """Benchmark chainrule against micrograd and PyTorch on micrograd's demo step.
 
-    python benchmarks/run.py            # the full run, about 5 minutes; writes results.md
+    python benchmarks/run.py            # the full run, about 6 minutes; writes results.md
     python benchmarks/run.py --quick    # under 2 minutes; prints only (or --out FILE)
 
 Every engine runs in its own worker process (`worker.py`), micrograd 0.1.0 in its own
@@ -92,7 +92,9 @@ def micrograd_python(args):
 
 def start(rows, args, n, sizes):
     """Workers for the rows that can run here, set up for (n, sizes)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # One thread for numpy's BLAS too: PyTorch is compared on one thread.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
     has_torch = importlib.util.find_spec("torch") is not None
     mg = micrograd_python(args) if any(e == "micrograd" for _, e, *_ in rows) else None
     workers = []
@@ -171,6 +173,28 @@ def scaling_table(args, rounds, scale):
     return results
 
 
+LAYERS = [(100, [2, 16, 16, 1]), (1000, [2, 16, 16, 1]), (100, [2, 64, 64, 1]),
+          (1000, [2, 64, 64, 1]), (100, [2, 128, 128, 1]), (1000, [2, 128, 128, 1])]
+LAYER_ROWS = [("tape", "tape-fb", False, 50), ("PyTorch", "torch-fb", False, 50)]
+
+
+def layers_table(args, rounds, scale):
+    """Forward + backward of the mean hinge loss as layers widen: the tape and PyTorch
+    (float64, 1 thread) take turns, round after round, on each configuration."""
+    results = {}
+    for n, sizes in LAYERS[:4] if args.quick else LAYERS:
+        print(f"Layers: {n} points, MLP {'-'.join(map(str, sizes))}", flush=True)
+        workers = start(LAYER_ROWS, args, n, sizes)
+        try:
+            losses = [w.ask(cmd="steps", count=1)["loss"] for w in workers]
+            times = time_rounds(workers, rounds, scale)
+            results[(n, tuple(sizes))] = (times, _spread(losses))
+        finally:
+            for w in workers:
+                w.close()
+    return results
+
+
 def chain_table(args):
     depth = 100_000 if args.quick else 1_000_000
     rows = [("chainrule eager", "eager", depth), ("PyTorch", "torch", depth),
@@ -223,7 +247,7 @@ def number(x, suffix=""):
     return f"{x:,.0f}{suffix}" if x >= 100 else f"{x:.3g}{suffix}"
 
 
-def report(args, times, memory, losses, scaling, chains, load, elapsed):
+def report(args, times, memory, losses, scaling, layers, chains, load, elapsed):
     mg, mg_off = times.get(ROWS[0][0]), times.get(ROWS[1][0])
     torch = times.get(ROWS[-1][0])
     lines = [
@@ -273,12 +297,38 @@ def report(args, times, memory, losses, scaling, chains, load, elapsed):
                  ms(eager) if eager else "-", ms(tape) if tape else "-",
                  ms(torch_t) if torch_t else "-", ratio]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Layers: forward + backward (ms)",
+        "",
+        "Mean hinge loss of an MLP with ReLU on two-moons points, no penalty and no update: "
+        "`tape.backward(X, y)` against PyTorch float64 on one thread (numpy's BLAS on one "
+        "thread too). Median over rounds; the two take turns. The tape runs each layer as "
+        "a matrix product, so its loss agrees with PyTorch's to rounding (largest relative "
+        "difference in the last column).",
+        "",
+        "| points | MLP | tape | PyTorch | tape ÷ PyTorch | loss rel. diff |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for (n, sizes), (row, spread) in layers.items():
+        tape, torch_t = row.get("tape"), row.get("PyTorch")
+        ratio = number(tape / torch_t) if tape and torch_t else "-"
+        lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {ms(tape) if tape else '-'} | "
+                     f"{ms(torch_t) if torch_t else '-'} | {ratio} | {spread:.1e} |")
     lines += ["", "## A chain of ReLUs: backward only", "",
               "| engine | depth | seconds | nodes / second | note |", "|---|---:|---:|---:|---|"]
     for label, (depth, seconds, *note) in chains.items():
         lines.append(f"| {label} | {depth:,} | {seconds:.3g} | {depth / seconds:,.0f} | "
                      f"{note[0] if note else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def report_layers_only(args, layers, load, elapsed):
+    text = report(args, {}, {}, {"-": 0.0}, {}, layers, {}, load, elapsed)
+    start = text.index("## Layers")
+    end = text.index("## A chain")
+    return (f"Machine: {machine()}. Load average {load[0]:.2f} before, {load[1]:.2f} after; "
+            f"{elapsed / 60:.1f} minutes.\n\n" + text[start:end])
 
 
 def _spread(values):
@@ -296,16 +346,27 @@ def main():
                         help="where to write the tables (default benchmarks/results.md; "
                              "--quick writes none)")
     parser.add_argument("--micrograd-python", help="a Python that has micrograd 0.1.0")
+    parser.add_argument("--only", choices=["layers"],
+                        help="run one table only (prints it; writes nothing without --out)")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 7)
     scale = 0.3 if args.quick else 1.0
     out = args.out or (None if args.quick else HERE / "results.md")
 
     started, load_before = time.perf_counter(), os.getloadavg()[0]
+    if args.only == "layers":
+        layers = layers_table(args, rounds, scale)
+        text = report_layers_only(args, layers, (load_before, os.getloadavg()[0]),
+                                  time.perf_counter() - started)
+        print("\n" + text)
+        if args.out:
+            args.out.write_text(text)
+        return
     times, memory, losses = main_table(args, rounds, scale)
     scaling = scaling_table(args, rounds, scale)
+    layers = layers_table(args, rounds, scale)
     chains = chain_table(args)
-    text = report(args, times, memory, losses, scaling, chains,
+    text = report(args, times, memory, losses, scaling, layers, chains,
                   (load_before, os.getloadavg()[0]), time.perf_counter() - started)
     print("\n" + text)
     if out is None:

@@ -209,8 +209,37 @@ class Torch:
         return time.perf_counter() - start
 
 
+class TapeForwardBackward(Tape):
+    """The layers table: tape.backward alone (mean hinge loss, no penalty, no update);
+    gradients accumulate, as PyTorch's do below."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        from autograd.tape import trace
+
+        self.tape = trace(lambda x, label: (1 + -label * self.model(x)).relu(), self.params,
+                          (self.X[0], self.y[0]))
+
+    def step(self, k):
+        return self.tape.backward(self.X, self.y)
+
+
+class TorchForwardBackward(Torch):
+    """The layers table: forward and backward of the mean hinge loss, no update."""
+
+    def step(self, k):
+        h = self.X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W.T + b
+            h = h.relu() if i < len(self.layers) - 1 else h
+        loss = (1 - self.y * h[:, 0]).relu().mean()
+        loss.backward()
+        return loss.item()
+
+
 ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": Tape,
-           "fit-tape": Fit, "torch": Torch}
+           "fit-tape": Fit, "torch": Torch, "tape-fb": TapeForwardBackward,
+           "torch-fb": TorchForwardBackward}
 
 
 def main():

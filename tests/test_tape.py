@@ -338,6 +338,7 @@ def test_forward_of_a_vector_valued_function():
         tape.backward(np.array([[1.0, 2.0]]))
 
 
+@pytest.mark.slow
 def test_long_sums_and_deep_chains_need_no_recursion():
     w = Value(1.0)
 
@@ -746,3 +747,23 @@ def test_sums_add_up_in_the_eager_order():
     assert list(trace(fn, [w], (X[0],)).forward(X)) == [
         eager_batch(fn, [w], (X[i : i + 1],))[2][0] for i in range(2)
     ]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_wide_layers_as_matrix_products_match_eager_to_1e_9(shuffle):
+    # Layers run as W @ X + b, which BLAS adds in its own order: the stated tolerance
+    # against the eager engine's left-to-right sums is 1e-9 relative.
+    model, params = make_mlp([2, 32, 32, 1], seed=5)
+    if shuffle:  # parameters in no particular order: gathered and scattered by index
+        params = [params[i] for i in np.random.default_rng(0).permutation(len(params))]
+    X, y = moons(50, seed=5)
+
+    def fn(x, t):
+        score = model(x)
+        return (1 + -t * score).relu() + 0.1 * score * score
+
+    loss, grads, tape = tape_batch(fn, params, (X, y))
+    eager_loss, eager_grads, eager_outputs = eager_batch(fn, params, (X, y))
+    close(loss, eager_loss, rtol=1e-9)
+    close(grads, eager_grads, rtol=1e-9)
+    close(tape.forward(X, y), eager_outputs, rtol=1e-9)
