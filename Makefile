@@ -1,21 +1,30 @@
 # Two commands do everything: `make demo` and `make test`. Both set up what they need
-# (a virtual environment in .venv, the package and its test tools, Graphviz's dot) and
-# are quick when that is already done. `make check` is the fast loop while editing.
+# (a virtual environment in .venv, Graphviz's dot; the demo only the package and its viz
+# extra, the tests also the test tools, the docs tools and PyTorch) and are quick when that
+# is already done. `make check` is the fast loop while editing.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 
-.PHONY: demo test check lint setup check-dot check-chromium benchmark notebooks clean
+.PHONY: demo test check lint setup check-dot check-chromium benchmark notebooks docs clean
 
 setup: $(STAMP) check-dot
 
-$(STAMP): setup.cfg pyproject.toml
+# What the demo needs: chainrule (editable) with its viz extra, nothing else.
+$(RUNTIME): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing chainrule and its test tools into $(VENV) ..."
-	@$(PIP) install -q --upgrade pip > $(VENV)/pip.log 2>&1 || true
+	@echo "Installing chainrule and its viz extra into $(VENV) ..."
+	@$(PIP) install -q -e '.[viz]' > $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; echo "error: installing chainrule into $(VENV) failed (log above)"; exit 1; }
+	@touch $@
+
+$(STAMP): $(RUNTIME)
+	@echo "Installing chainrule's test and docs tools into $(VENV) ..."
+	@$(PIP) install -q --upgrade pip >> $(VENV)/pip.log 2>&1 || true
 	@$(PIP) install -q -e '.[test]' >> $(VENV)/pip.log 2>&1 \
 		|| { cat $(VENV)/pip.log; echo "error: installing chainrule into $(VENV) failed (log above)"; exit 1; }
 	@echo "Installing PyTorch 2.13.0 (CPU) for the comparison tests ..."
@@ -45,7 +54,7 @@ check-chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
 		|| echo "note: chromium is missing, so the test that steps through the HTML page in a browser will skip. Install it: 'sudo apt-get install chromium' (Debian)."
 
-demo: setup
+demo: $(RUNTIME) check-dot
 	@$(PY) -m viz.demo --out out
 
 lint: $(STAMP)
@@ -70,5 +79,11 @@ NB ?= *
 notebooks: setup
 	$(PY) notebooks/execute.py notebooks/$(NB).ipynb
 
+# The documentation site in site/: the README as the guide, the API reference from the
+# docstrings, the op table generated from autograd.ops.OPS, the notebooks (not executed).
+# Warnings are errors; `make test` builds it too (tests/test_docs.py).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info site
