@@ -107,6 +107,7 @@ class Tape:
         try:
             self.params = unique_params(self._fetch_params())
             self._index = {p: i for i, p in enumerate(self.params)}
+            self._pdata = np.empty(len(self.params))
             self._programs = {}  # per static value, the programs of the paths seen so far
             self._checked = set()  # ids of the programs compared with eager
             key = tuple(self._example[k] for k in self._static)
@@ -272,7 +273,8 @@ class Tape:
         if current != self.params:  # by identity: Value's == is object's
             if set(current) != set(self.params):  # a new model or new layers: trace again
                 self.retrace()
-        pdata = np.fromiter((p.data for p in self.params), float, len(self.params))
+        pdata = self._pdata  # one array, reused: the layers' views into it are made once
+        pdata[:] = np.fromiter((p.data for p in self.params), float, len(self.params))
         weight = _weight(reduction, examples.size)
         outputs, grads = np.empty((len(self._first.outputs), examples.size)), np.zeros(len(pdata))
         for part in examples.parts():

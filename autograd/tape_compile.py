@@ -75,11 +75,22 @@ class MatmulGroup:
         self.bias_view = None if self.bias_ids is None else _strided(self.bias_ids)
 
     def weights(self, vector):
-        """W (or b) read from, or as a view into, a vector over the parameters."""
-        return _take(vector, self.weight_ids, self.weight_view)
+        """W read from, or as a view into, a vector over the parameters."""
+        return self._part(vector, self.weight_ids, self.weight_view)
 
     def bias(self, vector):
-        return _take(vector, self.bias_ids, self.bias_view)
+        return self._part(vector, self.bias_ids, self.bias_view)
+
+    def _part(self, vector, ids, view):
+        if view is None:
+            return vector[ids]
+        cache = self.__dict__.setdefault("_views", {})  # replays reuse their vectors
+        hit = cache.get((id(vector), id(ids)))
+        if hit is None or hit[0] is not vector:
+            if len(cache) > 8:
+                cache.clear()
+            hit = cache[id(vector), id(ids)] = (vector, _take(vector, ids, view))
+        return hit[1]
 
 
 def _strided(ids):

@@ -187,7 +187,10 @@ def _local_derivatives(program, values, derivatives, saved):
 def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=None):
     """Each parameter's gradient summed over the examples (minus `skip`ped columns)."""
     grads = buffers.gradients
-    sums = np.zeros(len(pdata))
+    if buffers.sums is None:
+        buffers.sums = np.zeros(len(pdata))
+    sums = buffers.sums  # reused, so that the layers' views into it are made once
+    sums.fill(0.0)
     scalar = grads[: program.n_params]
     with np.errstate(all="ignore"):
         sums[program.param_ids] += (scalar if skip is None else scalar[:, ~skip]).sum(axis=1)
@@ -226,7 +229,7 @@ def _redo_non_finite(program, buffers, saved, pdata, part, weight, eager):
     bad = ~np.isfinite(grads[: program.n_leaves]).all(axis=0)
     for group in program.matmuls:
         bad |= ~np.isfinite(grads[group.rows]).all(axis=0)
-    sums = _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=bad)
+    sums = _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=bad).copy()
     for k in np.flatnonzero(bad):
         sums += eager(program.name, part, k, weight)
     if not np.isfinite(sums).all():
@@ -248,6 +251,7 @@ class _Buffers:
     def __init__(self, program, width):
         p = program
         self.width = width
+        self.sums = None  # the gradients summed over the examples (see _parameter_sums)
         self.values = np.empty((p.n_slots, width))
         self.values[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
         self.gradients = np.zeros_like(self.values)  # outside the loss's graph they stay 0
