@@ -11,6 +11,8 @@ tests. A cell whose output legitimately changes from run to run (a timing) carri
 `volatile-output` in its metadata and is not compared.
 """
 
+import contextlib
+import os
 import re
 import sys
 import tempfile
@@ -23,6 +25,22 @@ import nbformat
 VOLATILE_TAG = "volatile-output"
 IMAGES = ("image/png", "image/svg+xml", "image/jpeg", "application/pdf")
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def _this_checkout_first():
+    """The kernel imports autograd, nn and viz from this checkout, whatever copy an editable
+    install elsewhere points the environment at (PYTHONPATH comes before site-packages)."""
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), before]))
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def execute(notebook, timeout=600):
@@ -30,7 +48,7 @@ def execute(notebook, timeout=600):
     Raises nbclient's CellExecutionError on the first failing cell."""
     if not isinstance(notebook, nbformat.NotebookNode):
         notebook = nbformat.read(notebook, as_version=4)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _this_checkout_first():
         nbclient.NotebookClient(
             notebook, timeout=timeout, kernel_name="python3",
             resources={"metadata": {"path": folder}},
