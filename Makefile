@@ -14,11 +14,15 @@ RUNTIME := $(VENV)/.runtime
 
 setup: $(STAMP) check-dot
 
-# What the demo needs: chainrule (editable) with its viz extra, nothing else.
+# What the demo needs: chainrule (editable) with its viz extra, nothing else. For speed the
+# venv gets pip from this Python's pip (plain `venv` when that cannot), and nothing is
+# byte-compiled at install (Python compiles what the demo imports as it imports it).
 $(RUNTIME): setup.cfg pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || { $(PYTHON) -m venv --without-pip $(VENV) \
+		&& $(PYTHON) -m pip --python $(PY) install -q --no-compile pip; } >/dev/null 2>&1 \
+		|| $(PYTHON) -m venv --clear $(VENV)
 	@echo "Installing chainrule and its viz extra into $(VENV) ..."
-	@$(PIP) install -q -e '.[viz]' > $(VENV)/pip.log 2>&1 \
+	@$(PIP) install -q --no-compile -e '.[viz]' > $(VENV)/pip.log 2>&1 \
 		|| { cat $(VENV)/pip.log; echo "error: installing chainrule into $(VENV) failed (log above)"; exit 1; }
 	@touch $@
 
