@@ -417,6 +417,7 @@ def test_each_op_first_derivatives(torch, name, xs):
     check_first_derivatives(torch, (name,), xs)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None)
 @given(names=st.sampled_from(PAIRS), xs=points)
 def test_each_pair_of_ops_first_derivatives(torch, names, xs):
@@ -568,6 +569,7 @@ def test_each_op_second_derivatives(torch, name, xs):
     check_second_derivatives(torch, (name,), xs)
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None)
 @given(names=st.sampled_from(PAIRS), xs=moderate_points)
 def test_each_pair_of_ops_second_derivatives(torch, names, xs):
