@@ -118,6 +118,15 @@ def _take(vector, ids, view):
 
 
 @dataclass(frozen=True)
+class Edges:
+    """The edges of one input position of a group: operand k <- consumer k."""
+
+    operands: list  # rows
+    consumers: list  # rows
+    group: Group
+
+
+@dataclass(frozen=True)
 class Pull:
     """Backward for the operands of one level and fan-out c: each operand's gradient is
     the sum of its c edges' (consumer's gradient x local derivative)."""
@@ -166,6 +175,9 @@ class Program:
         self.guards = [
             CompiledGuard(*g.describe(self.slot), exact=g.exact(), line=g.line) for g in guards
         ]
+        # Guards on leaves only (an input compared with a label) are checked before forward.
+        self.leaf_guards = [g for g, raw in zip(self.guards, guards)
+                            if all(self.slot[n] < self.n_leaves for n in raw.nodes())]
         self.signature = (self.leaf_roles, tuple(self.descriptions), tuple(self.outputs),
                           shapes, tuple(g.describe(self.slot) for g in guards))
         self.structure = (tuple(r if r.kind != "const" else "const" for r in self.leaf_roles),
@@ -229,14 +241,15 @@ class Program:
             elif kind == "sum":
                 terms = [slot[t] for n in members for t in self.inputs_of[n]]
                 group = Group(None, None, rows, [_rows(terms)], key[2])
-                edges.append((terms, [slot[n] for n in members for _ in range(key[2])], group))
+                edges.append(Edges(terms, [slot[n] for n in members for _ in range(key[2])],
+                                   group))
                 self.descriptions.append((level, "sum", tuple(terms)))
             else:
                 op, param = kind, key[2]
                 positions = [[slot[n.parents[k]] for n in members] for k in range(op.arity)]
                 group = Group(op, param, rows, [_rows(p) for p in positions])
                 for targets in positions:
-                    edges.append((targets, [slot[n] for n in members], group))
+                    edges.append(Edges(targets, [slot[n] for n in members], group))
                 self.descriptions.append((level, op, param, tuple(map(tuple, positions))))
             self.groups.append(group)
         levels = np.zeros(self.n_slots, dtype=int)
@@ -251,22 +264,24 @@ class Program:
         A node's gradient sums its outgoing edges, so edges are ordered by their operand's
         level (top first), then by its fan-out c, then by operand: the c edges of an operand
         are adjacent, and ``reshape(-1, c, n).sum(1)`` adds them up for a whole level at once.
-        Only edges inside the loss's graph count (other outputs have no gradient).
+        Only edges inside the loss's graph count (other outputs have no gradient); the rest
+        go last.
         """
-        operand = np.array([t for targets, _, _ in edge_lists for t in targets], dtype=int)
-        consumer = np.array([c for _, consumers, _ in edge_lists for c in consumers], dtype=int)
+        operand = np.array([t for e in edge_lists for t in e.operands], dtype=int)
+        consumer = np.array([c for e in edge_lists for c in e.consumers], dtype=int)
         useful = in_loss[consumer]
         fan_out = np.bincount(operand[useful], minlength=self.n_slots)
+        # np.lexsort sorts by its last key first: useful edges, top level, fan-out, operand.
         order = np.lexsort((operand, fan_out[operand], -levels[operand], ~useful))
         row_of_edge = np.empty_like(order)
         row_of_edge[order] = np.arange(len(order))
         self.n_edges = len(order)
         ones, start = [], 0
-        for targets, _, group in edge_lists:
-            rows = row_of_edge[start : start + len(targets)]
-            start += len(targets)
-            group.edges.append(_rows(rows))
-            if group.op is None:
+        for e in edge_lists:
+            rows = row_of_edge[start : start + len(e.operands)]
+            start += len(e.operands)
+            e.group.edges.append(_rows(rows))
+            if e.group.op is None:
                 ones.append(rows)  # a sum's derivative to each term is 1
         self.ones = np.concatenate(ones) if ones else np.zeros(0, dtype=int)
 

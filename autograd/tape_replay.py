@@ -72,16 +72,18 @@ def _run_columns(program, examples, columns, pdata, weights, weight, eager, repl
     values[program.n_params : program.n_params + program.n_inputs] = part.columns[
         program.input_ids
     ]
-    saved = _forward(program, buffers, pdata, weights)
-    if program.guards and not decided:
-        follows, to_eager = route(program.guards, values, part.size)
-        if not follows.all():
-            replay.left[columns[~follows & ~to_eager]] = True
-            replay.to_eager[columns[to_eager]] = True
-            if follows.any():
-                _run_columns(program, examples, columns[follows], pdata, weights, weight,
-                             eager, replay, decided=True)
-            return
+    for guards, before_forward in ((program.leaf_guards, True), (program.guards, False)):
+        if not before_forward:
+            saved = _forward(program, buffers, pdata, weights)
+        if guards and not decided:
+            follows, to_eager = route(guards, values, part.size)
+            if not follows.all():
+                replay.left[columns[~follows & ~to_eager]] = True
+                replay.to_eager[columns[to_eager]] = True
+                if follows.any():
+                    _run_columns(program, examples, columns[follows], pdata, weights, weight,
+                                 eager, replay, decided=not before_forward)
+                return
     if not np.isfinite(values).all():
         _explain_forward_error(program, values, part, eager)
     replay.outputs[:, columns] = values[program.outputs]

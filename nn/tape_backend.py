@@ -122,19 +122,25 @@ def _refuse_batch_statistics(model):
             )
 
 
-def _structure(model):
-    """What the model computes with besides its parameters: each module's settings
+def _structure(module, parts=None):
+    """What the model computes with besides its parameters: each module's type and settings
     (numbers, strings, flags) and the identity of anything else it holds (functions)."""
-    parts = []
-    for name, module in model.named_modules():
-        for attribute, item in vars(module).items():
-            if isinstance(item, (Value, Module)) or (
-                    isinstance(item, (list, tuple)) and item
-                    and isinstance(item[0], (Value, Module))):
-                continue
-            plain = isinstance(item, (str, int, float, bool, type(None)))
-            parts.append((name, attribute, item if plain else id(item)))
-    return tuple(parts)
+    if parts is None:
+        parts = []
+    parts.append(type(module))
+    for attribute, item in vars(module).items():
+        if isinstance(item, Module):
+            _structure(item, parts)
+            continue
+        if isinstance(item, (list, tuple)) and item and isinstance(item[0], (Module, Value)):
+            for m in item if isinstance(item[0], Module) else ():
+                _structure(m, parts)
+            continue
+        if isinstance(item, Value):
+            continue
+        plain = isinstance(item, (str, int, float, bool, type(None)))
+        parts += (attribute, item if plain else id(item))
+    return parts
 
 
 def _check_mean_of_examples(model, loss_fn, tape, X, y):
