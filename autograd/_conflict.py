@@ -39,13 +39,13 @@ class AutogradNameConflict(ImportError):
     """Another distribution's ``autograd`` shares chainrule's import name here."""
 
 
-def _own_files(site: str, listing: list) -> set | None:
+def _own_files(site: str, listing: list[str]) -> set[str] | None:
     """Names in the autograd folder that chainrule's install RECORD lists, or None when
     chainrule is not installed from a wheel into `site` (a source checkout, editable)."""
     records = [n for n in listing if n.startswith("chainrule-") and n.endswith(".dist-info")]
     if not records:
         return None
-    own = set()
+    own: set[str] = set()
     for record in records:
         try:
             with open(os.path.join(site, record, "RECORD"), encoding="utf-8") as f:
@@ -57,7 +57,7 @@ def _own_files(site: str, listing: list) -> set | None:
     return own
 
 
-def _foreign_in_folder() -> tuple[list, list]:
+def _foreign_in_folder() -> tuple[list[str], list[str]]:
     """(files in chainrule's autograd folder that are not chainrule's, autograd dist-infos
     beside it)."""
     site = os.path.dirname(HERE)
@@ -74,9 +74,9 @@ def _foreign_in_folder() -> tuple[list, list]:
     return foreign, others
 
 
-def _other_packages() -> list:
+def _other_packages() -> list[str]:
     """Other folders on sys.path that hold an importable ``autograd`` not chainrule's."""
-    found = []
+    found: list[str] = []
     for entry in sys.path:
         if not isinstance(entry, str):
             continue

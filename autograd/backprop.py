@@ -24,20 +24,22 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import ops
 from .grad_mode import enable_grad
-from .value import NOT_RECORDED, VALUE_MATH, Value
+from .value import NOT_RECORDED, VALUE_MATH, Number, Value
 
 
-def topological_order(roots) -> list:
+def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     """Every node the roots depend on, inputs before the nodes computed from them, each once.
 
     `roots` is one Value (it comes last) or a sequence of Values (one order for them all).
     """
     roots = [roots] if isinstance(roots, Value) else list(roots)
-    order = []
-    expanded = set()
+    order: list[Value] = []
+    expanded: set[Value] = set()
     stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, inputs_done = stack.pop()
@@ -56,7 +58,7 @@ def topological_order(roots) -> list:
     return order
 
 
-def backward(root: Value, gradient: float = 1.0) -> None:
+def backward(root: Value, gradient: Value | Number = 1.0) -> None:
     """Set every node's ``grad`` to d(root)/d(node) by the chain rule.
 
     Computed nodes get this call's gradient; leaves accumulate into ``grad`` as PyTorch
@@ -89,7 +91,7 @@ def backward(root: Value, gradient: float = 1.0) -> None:
         node.grad = g
 
 
-def _seed(gradient) -> float:
+def _seed(gradient: object) -> float:
     if isinstance(gradient, Value):
         gradient = gradient.data
     if isinstance(gradient, bool) or not isinstance(gradient, numbers.Real):
@@ -103,7 +105,9 @@ def _seed(gradient) -> float:
     return seed
 
 
-def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
+def grad(
+    output: Value, inputs: Value | Iterable[Value], create_graph: bool = False
+) -> tuple[Any, ...]:
     """d(output)/d(input) for each input, leaving every ``.grad`` untouched.
 
     With ``create_graph=True`` the gradients are Values with a graph of their own, so
@@ -112,34 +116,37 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad(): output must be a Value, got {type(output).__name__}")
-    inputs = _as_inputs(inputs)
+    wrt = _as_inputs(inputs)
     order = topological_order(output)
     if create_graph:
         with enable_grad():
             grads = _chain_rule(order, output, Value(1.0), VALUE_MATH, lambda v: v)
-        return tuple(grads[x] if x in grads else Value(0.0) for x in inputs)
+        return tuple(grads[x] if x in grads else Value(0.0) for x in wrt)
     grads = _chain_rule(order, output, 1.0, ops.FLOAT_MATH, lambda v: v.data)
-    return tuple(grads.get(x, 0.0) for x in inputs)
+    return tuple(grads.get(x, 0.0) for x in wrt)
 
 
-def _as_inputs(inputs) -> list:
+def _as_inputs(inputs: Value | Iterable[Value]) -> list[Value]:
     if isinstance(inputs, Value):
         return [inputs]
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
+    listed = list(inputs)
+    for i, x in enumerate(listed):
         if not isinstance(x, Value):
             raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__}, not a Value")
-    return inputs
+    return listed
 
 
-def _chain_rule(order, root, seed, m, number) -> dict:
+def _chain_rule(
+    order: list[Value], root: Value, seed: Any, m: ops.MathNamespace,
+    number: Callable[[Value], Any],
+) -> dict[Value, Any]:
     """{node: d(root)/d(node)} for the nodes a non-zero gradient reaches.
 
     `m` and `number` say what the derivatives are evaluated on: floats (`number` gives a
     node's data) or Values (`number` gives the node itself, and the result is a graph).
     """
     on_floats = m is ops.FLOAT_MATH
-    grads = {root: seed}
+    grads: dict[Value, Any] = {root: seed}
     for node in reversed(order):
         op = node._op
         g = grads.get(node)
@@ -150,6 +157,7 @@ def _chain_rule(order, root, seed, m, number) -> dict:
             continue  # zero stops: nothing to add, nothing to evaluate
         x = number(node._a)
         y = number(node._b) if node._b is not None else None
+        terms: list[Any] | None
         try:
             derivatives = op.local_derivatives(m, x, y, number(node), node._param)
             terms = [g * d for d in derivatives]
@@ -177,7 +185,7 @@ def _chain_rule(order, root, seed, m, number) -> dict:
     return grads
 
 
-def _representable(terms, derivatives, g) -> bool:
+def _representable(terms: list[float], derivatives: tuple[float, ...], g: float) -> bool:
     """Are the products finite floats with all their digits? Not where one overflows, nor
     where a gradient above 1 meets a derivative that underflowed to a subnormal (a few
     digits left) or to 0: -out/y is 2.5e-324 at x = 2.7e84, y = 1.1e204 and the gradient
@@ -193,11 +201,12 @@ def _representable(terms, derivatives, g) -> bool:
 _SMALLEST_NORMAL = 2.2250738585072014e-308
 
 
-def _wide_terms(node, g):
+def _wide_terms(node: Value, g: float) -> list[float] | None:
     """The gradient times each local derivative, where a derivative (or a step of its rule)
     is beyond the float range, or so small that it has lost digits (subnormal): evaluated
     again on `ops.Wide` numbers, rounded once at the end. None where a product is still
     not a finite float, or the rule is undefined there."""
+    assert node._op is not None
     y = ops.Wide(node._b.data) if node._b is not None else None
     try:
         derivatives = node._op.local_derivatives(
@@ -209,8 +218,9 @@ def _wide_terms(node, g):
     return terms if all(map(math.isfinite, terms)) else None
 
 
-def _derivative_error(node, reason, error):
+def _derivative_error(node: Value, reason: str, error: Exception) -> Exception:
     op = node._op
+    assert op is not None
     at = f"x={node._a.data!r}"
     if node._b is not None:
         at += f", y={node._b.data!r}"

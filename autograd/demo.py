@@ -11,7 +11,7 @@ from . import Value, gradcheck, topological_order
 NEURON_INPUTS = {"x1": 2.0, "x2": 0.0, "w1": -3.0, "w2": 1.0, "b": 6.8813735870195432}
 
 
-def neuron(x1, x2, w1, w2, b):
+def neuron(x1: Value, x2: Value, w1: Value, w2: Value, b: Value) -> Value:
     x1w1 = x1 * w1
     x1w1.label = "x1·w1"
     x2w2 = x2 * w2
@@ -23,7 +23,7 @@ def neuron(x1, x2, w1, w2, b):
     return out
 
 
-def micrograd_neuron():
+def micrograd_neuron() -> tuple[Value, dict[str, Value]]:
     """The neuron built from labelled leaves: returns (o, {name: leaf})."""
     leaves = {name: Value(x, label=name) for name, x in NEURON_INPUTS.items()}
     return neuron(**leaves), leaves

@@ -17,13 +17,14 @@ import os
 import re
 import tempfile
 import time
+from typing import Any, NoReturn
 
 STALE_SECONDS = 60
 """A leftover temporary file of a target, untouched for this long, is removed by the next
 save of that target: no living writer leaves its temporary file unmodified that long."""
 
 
-def _file_mode(path) -> int:
+def _file_mode(path: str) -> int:
     """The permissions a plain open() would give: the file's old ones, or the umask's."""
     try:
         return os.stat(path).st_mode & 0o777
@@ -33,7 +34,7 @@ def _file_mode(path) -> int:
         return 0o666 & ~umask
 
 
-def _may_write(path) -> bool:
+def _may_write(path: str) -> bool:
     """Whether open(path, "w") would be allowed on an existing file (root may write)."""
     if os.access in os.supports_effective_ids:
         return os.access(path, os.W_OK, effective_ids=True)
@@ -47,12 +48,12 @@ def _refused(error: OSError, path: str) -> OSError:
     return OSError(error.errno, error.strerror or str(error), path)
 
 
-def _temp_names(name: str):
+def _temp_names(name: str) -> re.Pattern[str]:
     """The names `tempfile.mkstemp` gives our temporary files for target `name`."""
     return re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.tmp")
 
 
-def remove_stale_temp_files(target: str, older_than: float = STALE_SECONDS) -> list:
+def remove_stale_temp_files(target: str, older_than: float = STALE_SECONDS) -> list[str]:
     """Remove temporary files a killed writer left beside `target`; returns their paths.
 
     Only files named like this module's own temporary files for that very target
@@ -60,7 +61,7 @@ def remove_stale_temp_files(target: str, older_than: float = STALE_SECONDS) -> l
     so a concurrent writer's file, which it is writing right now, is left alone.
     """
     directory, name = os.path.split(target)
-    pattern, now, removed = _temp_names(name), time.time(), []
+    pattern, now, removed = _temp_names(name), time.time(), list[str]()
     try:
         entries = list(os.scandir(directory or "."))
     except OSError:
@@ -77,7 +78,7 @@ def remove_stale_temp_files(target: str, older_than: float = STALE_SECONDS) -> l
     return removed
 
 
-def write_atomic(path, data: bytes) -> str:
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> str:
     """Write `data` to `path` atomically; returns `path` as given.
 
     The bytes go to a temporary file beside the target, which is then renamed over it.
@@ -115,17 +116,17 @@ def write_atomic(path, data: bytes) -> str:
     return path
 
 
-def write_json_atomic(path, document) -> str:
+def write_json_atomic(path: str | os.PathLike[str], document: Any) -> str:
     """`document` as JSON, written atomically (see `write_atomic`)."""
     text = json.dumps(document, allow_nan=False)  # fails before any file is touched
     return write_atomic(path, text.encode("utf-8"))
 
 
-def _no_constants(name):
+def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a finite number")
 
 
-def read_json(path, what: str = "JSON file") -> dict:
+def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> dict[str, Any]:
     """Parse a JSON object from `path`; anything else is a ValueError naming the file.
 
     NaN, Infinity and -Infinity (which Python's json accepts) are refused.

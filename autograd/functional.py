@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from .backprop import grad
 from .value import Value
 
+Function: TypeAlias = Callable[..., Any]
+"""A function of Values, called as ``fn(*values)``, returning a Value or a list of Values."""
 
-def input_names(fn, n: int) -> list:
+
+def input_names(fn: Function, n: int) -> list[str]:
     """The names of fn's first n positional parameters where it has them, else x0, x1, ..."""
     try:
         params = [
@@ -28,11 +33,12 @@ def input_names(fn, n: int) -> list:
     return params[:n] if len(params) >= n else [f"x{i}" for i in range(n)]
 
 
-def as_floats(inputs, caller: str) -> list:
+def as_floats(inputs: object, caller: str) -> list[float]:
+    items: Any = inputs
     if isinstance(inputs, (Value, str, bytes)) or not hasattr(inputs, "__iter__"):
-        inputs = [inputs]
+        items = [inputs]
     numbers = []
-    for i, x in enumerate(inputs):
+    for i, x in enumerate(items):
         if isinstance(x, Value):
             x = x.data
         try:
@@ -49,7 +55,7 @@ def as_floats(inputs, caller: str) -> list:
     return numbers
 
 
-def output_values(result, caller: str) -> list:
+def output_values(result: object, caller: str) -> list[Value]:
     """fn's result as a list of Values (numbers count as constants)."""
     items = list(result) if isinstance(result, (list, tuple)) else [result]
     if not items:
@@ -59,7 +65,7 @@ def output_values(result, caller: str) -> list:
         if isinstance(item, Value):
             outputs.append(item)
         elif isinstance(item, (int, float, np.number)):
-            outputs.append(Value(item))
+            outputs.append(Value(item))  # type: ignore[arg-type]  # Value() refuses complex
         else:
             raise TypeError(
                 f"{caller}(): fn must return a Value or a list of Values, "
@@ -68,13 +74,15 @@ def output_values(result, caller: str) -> list:
     return outputs
 
 
-def call_on_values(fn, numbers, caller: str):
+def call_on_values(
+    fn: Function, numbers: Sequence[float], caller: str
+) -> tuple[list[Value], list[Value]]:
     names = input_names(fn, len(numbers))
     values = [Value(x, label=name) for x, name in zip(numbers, names)]
     return values, output_values(fn(*values), caller)
 
 
-def jacobian(fn, inputs) -> np.ndarray:
+def jacobian(fn: Function, inputs: Sequence[float] | float) -> np.ndarray:
     """The m×n matrix of d(output_i)/d(input_j), by back-propagation (one pass per output)."""
     values, outputs = call_on_values(fn, as_floats(inputs, "jacobian"), "jacobian")
     return np.array([grad(out, values) for out in outputs], dtype=float).reshape(
@@ -82,7 +90,7 @@ def jacobian(fn, inputs) -> np.ndarray:
     )
 
 
-def hessian(fn, inputs) -> np.ndarray:
+def hessian(fn: Function, inputs: Sequence[float] | float) -> np.ndarray:
     """The n×n second derivatives of a scalar fn, by differentiating its gradient's graph."""
     values, outputs = call_on_values(fn, as_floats(inputs, "hessian"), "hessian")
     if len(outputs) != 1:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradMode(threading.local):
-    def __init__(self):
+    def __init__(self) -> None:
         self.enabled = True
-        self.saved = []  # the modes to restore as this thread leaves its `with` blocks
+        self.saved: list[bool] = []  # the modes to restore as this thread leaves its `with` blocks
 
 
 _mode = _GradMode()
@@ -24,28 +28,28 @@ class _GradModeGuard:
 
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> _GradModeGuard:
         # saved per thread, not on self: one guard object may be entered by many threads
         _mode.saved.append(_mode.enabled)
         _mode.enabled = self.mode
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _mode.enabled = _mode.saved.pop()
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             prev, _mode.enabled = _mode.enabled, mode
             try:
                 return fn(*args, **kwargs)
             finally:
                 _mode.enabled = prev
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # same signature, by functools.wraps
 
 
 class no_grad(_GradModeGuard):
@@ -66,5 +70,5 @@ class enable_grad(_GradModeGuard):
 class set_grad_enabled(_GradModeGuard):
     """``with set_grad_enabled(flag):`` records the graph only when ``flag`` is true."""
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)

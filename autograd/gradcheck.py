@@ -7,9 +7,11 @@ derivative and their difference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from .functional import as_floats, hessian, input_names, jacobian, output_values
+from .functional import Function, as_floats, hessian, input_names, jacobian, output_values
 from .grad_mode import enable_grad, no_grad
 from .value import Value
 
@@ -18,11 +20,13 @@ class GradcheckError(AssertionError):
     """A back-propagated derivative disagrees with its finite-difference estimate."""
 
 
-def numerical_jacobian(fn, inputs, eps: float = 1e-6) -> np.ndarray:
+def numerical_jacobian(
+    fn: Function, inputs: Sequence[float] | float, eps: float = 1e-6
+) -> np.ndarray:
     """d(output_i)/d(input_j) by central differences: (f(x + eps) - f(x - eps)) / 2 eps."""
     x = as_floats(inputs, "numerical_jacobian")
 
-    def evaluate(point):
+    def evaluate(point: list[float]) -> np.ndarray:
         with no_grad():
             return np.array([v.data for v in output_values(fn(*map(Value, point)), "gradcheck")])
 
@@ -35,7 +39,10 @@ def numerical_jacobian(fn, inputs, eps: float = 1e-6) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-def _compare(what, rows, names, inputs, analytic, numerical, atol, rtol, raise_exception):
+def _compare(
+    what: str, rows: list[str], names: list[str], inputs: list[float], analytic: np.ndarray,
+    numerical: np.ndarray, atol: float, rtol: float, raise_exception: bool,
+) -> bool:
     difference = np.abs(analytic - numerical)
     tolerance = atol + rtol * np.abs(numerical)
     wrong = ~(difference <= tolerance)
@@ -60,7 +67,10 @@ def _compare(what, rows, names, inputs, analytic, numerical, atol, rtol, raise_e
     raise GradcheckError("\n".join(line for line in lines if line))
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+def gradcheck(
+    fn: Function, inputs: Sequence[float] | float, eps: float = 1e-6, atol: float = 1e-5,
+    rtol: float = 1e-3, raise_exception: bool = True,
+) -> bool:
     """True when fn's back-propagated derivatives match central differences at `inputs`.
 
     ``fn(*values)`` gets one Value per input and returns a Value or a list of Values.
@@ -79,13 +89,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) 
     )
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True) -> bool:
+def gradgradcheck(
+    fn: Function, inputs: Sequence[float] | float, eps: float = 1e-6, atol: float = 1e-5,
+    rtol: float = 1e-3, raise_exception: bool = True,
+) -> bool:
     """Like `gradcheck` for second derivatives: `hessian` against differences of the gradient."""
     x = as_floats(inputs, "gradgradcheck")
     names = input_names(fn, len(x))
     analytic = hessian(fn, x)
 
-    def gradient(*values):
+    def gradient(*values: Value) -> list[float]:
         with enable_grad():
             return list(jacobian(fn, [v.data for v in values])[0])
 

@@ -11,23 +11,34 @@ tape (fn's results), nn (layers, losses, metrics) and anyone's tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
+
 import numpy as np
 
 from .value import _REAL as REAL  # the numbers Value() accepts
-from .value import Value, _as_value
+from .value import Number, Value
 from .value import _data as data_of  # the number inside a Value; a plain number as it is
 
+Scalar: TypeAlias = "Value | Number"
+"""One scalar of a nest: a Value or a plain number."""
+
+Nested: TypeAlias = Any
+"""A Value, a number, or a (nested) list or tuple of them (numpy arrays of numbers too where
+inputs are read). Spelled Any: a type checker cannot follow the depth of a nest."""
+
 __all__ = [
-    "REAL", "is_scalar", "as_nested", "shape", "flatten", "unflatten", "map_nested",
-    "as_value", "data_of", "total", "is_batch", "as_example", "for_each_example", "to_numpy",
+    "Scalar", "Nested", "REAL", "is_scalar", "as_nested", "shape", "flatten", "unflatten",
+    "map_nested", "as_value", "data_of", "total", "is_batch", "as_example", "for_each_example",
+    "to_numpy",
 ]
 
 
-def is_scalar(x) -> bool:
+def is_scalar(x: object) -> bool:
     return isinstance(x, (Value, *REAL))
 
 
-def as_nested(x):
+def as_nested(x: Nested) -> Nested:
     """numpy arrays become nested lists of Python floats; everything else is left alone."""
     if isinstance(x, np.ndarray):
         if x.dtype.kind not in "biuf":
@@ -36,7 +47,7 @@ def as_nested(x):
     return x
 
 
-def shape(x, what: str = "input") -> tuple:
+def shape(x: Nested, what: str = "input") -> tuple[int, ...]:
     """The shape of a nest, e.g. (4, 3) for four examples of three numbers; () for a scalar."""
     x = as_nested(x)
     if is_scalar(x):
@@ -54,18 +65,18 @@ def shape(x, what: str = "input") -> tuple:
     return (len(x), *inner[0])
 
 
-def flatten(x) -> list:
+def flatten(x: Nested) -> list[Scalar]:
     """The scalars of a nest in row order."""
     x = as_nested(x)
     if is_scalar(x):
         return [x]
-    out = []
+    out: list[Scalar] = []
     for item in x:
         out.extend(flatten(item))
     return out
 
 
-def unflatten(items: list, dims: tuple):
+def unflatten(items: list[Any], dims: tuple[int, ...]) -> Nested:
     """The inverse of `flatten`: rebuild a nest of shape `dims` from its scalars."""
     if not dims:
         return items[0]
@@ -75,7 +86,7 @@ def unflatten(items: list, dims: tuple):
     return [unflatten(items[i * step : (i + 1) * step], dims[1:]) for i in range(dims[0])]
 
 
-def map_nested(fn, x):
+def map_nested(fn: Callable[[Any], Any], x: Nested) -> Nested:
     """fn applied to every scalar of a nest, keeping the nesting."""
     x = as_nested(x)
     if is_scalar(x):
@@ -87,22 +98,21 @@ def map_nested(fn, x):
     return [map_nested(fn, item) for item in x]
 
 
-def as_value(x) -> Value:
+def as_value(x: Value | Number) -> Value:
     """x itself if it is a Value, else a new leaf; anything but a number is a TypeError."""
-    value = _as_value(x)
-    return value if value is not None else Value(x)  # Value() says what is wrong with x
+    return x if isinstance(x, Value) else Value(x)  # Value() says what is wrong with x
 
 
-def total(values):
+def total(values: Iterable[Value]) -> Value:
     """Sum of Values without the extra ``0 + ...`` node that ``sum()`` adds."""
-    values = iter(values)
-    out = next(values)
-    for v in values:
+    items = iter(values)
+    out = next(items)
+    for v in items:
         out = out + v
     return out
 
 
-def is_batch(x) -> bool:
+def is_batch(x: Nested) -> bool:
     """True for a batch of examples (2-D), False for one example (1-D)."""
     if isinstance(x, np.ndarray):
         if x.ndim > 2:
@@ -116,7 +126,7 @@ def is_batch(x) -> bool:
     )
 
 
-def as_example(x, width: int, who: str) -> list:
+def as_example(x: Nested, width: int, who: str) -> list[Value | float]:
     """One example as a list of floats and Values, checked to hold `width` features."""
     if isinstance(x, np.ndarray):
         x = as_nested(x)
@@ -129,7 +139,7 @@ def as_example(x, width: int, who: str) -> list:
         )
     if len(x) != width:
         raise ValueError(f"{who} expects {width} inputs per example, got {len(x)}")
-    out = []
+    out: list[Value | float] = []
     for i, item in enumerate(x):
         if isinstance(item, Value):
             out.append(item)
@@ -143,13 +153,13 @@ def as_example(x, width: int, who: str) -> list:
     return out
 
 
-def for_each_example(x, fn):
+def for_each_example(x: Nested, fn: Callable[[Any], Any]) -> Any:
     """fn on one example, or on each example of a batch."""
     if is_batch(x):
         return [fn(example) for example in x]
     return fn(x)
 
 
-def to_numpy(outputs) -> np.ndarray:
+def to_numpy(outputs: Nested) -> np.ndarray:
     """Model outputs (Values, nested) as a float array of the same shape."""
     return np.array(map_nested(data_of, outputs), dtype=float)

@@ -25,10 +25,14 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, SupportsFloat, TypeAlias
 
 import numpy as np
 
 from . import symbolic
+
+Rule: TypeAlias = "Callable[..., Any] | float"
+"""A derivative rule: a function of (some of) m, x, y, out and the parameter, or a constant."""
 
 
 @dataclass(frozen=True)
@@ -36,14 +40,14 @@ class MathNamespace:
     """The non-arithmetic functions that derivative rules use, for one kind of number."""
 
     name: str
-    sign: Callable  # -1, 0 or 1 (a constant: its own derivative is 0)
-    where: Callable  # where(condition, a, b): a where the condition holds, else b (constants)
-    sin: Callable
-    cos: Callable
-    log: Callable
-    sigmoid: Callable
+    sign: Callable[[Any], Any]  # -1, 0 or 1 (a constant: its own derivative is 0)
+    where: Callable[[Any, Any, Any], Any]  # where(condition, a, b): a if condition else b
+    sin: Callable[[Any], Any]
+    cos: Callable[[Any], Any]
+    log: Callable[[Any], Any]
+    sigmoid: Callable[[Any], Any]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<MathNamespace {self.name}>"
 
 
@@ -51,21 +55,21 @@ class MathNamespace:
 class Op:
     key: str  # how code and tests name it: "add", "pow_const", "tanh"
     name: str  # how graphs and errors show it: "+", "**", "tanh"
-    inputs: tuple  # the inputs' names in the rules: ("x", "y") or ("x",)
-    forward: Callable  # on floats, with domain checks
-    derivatives: tuple  # one rule (a function or a number) per input
-    array_forward: Callable | None = None  # on numpy arrays; None: `forward` works on them
+    inputs: tuple[str, ...]  # the inputs' names in the rules: ("x", "y") or ("x",)
+    forward: Callable[..., float]  # on floats, with domain checks
+    derivatives: tuple[Rule, ...]  # one rule (a function or a number) per input
+    array_forward: Callable[..., Any] | None = None  # on numpy arrays; None: `forward` does
     param_name: str | None = None  # the constant parameter's name ("exponent"), if any
     method: str | None = None  # the Value method that applies it ("tanh"); None: an operator
     commutative: bool = False  # for binary ops: may the inputs be swapped?
-    rule_arguments: tuple = field(init=False, repr=False)  # per rule, the names it takes
+    rule_arguments: tuple[tuple[str, ...], ...] = field(init=False, repr=False)  # per rule
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if len(self.derivatives) != len(self.inputs):
             raise ValueError(f"op {self.key!r}: one derivative rule per input is needed")
         object.__setattr__(self, "array_forward", self.array_forward or self.forward)
         allowed = {"m", "out", *self.inputs} | ({self.param_name} if self.param_name else set())
-        arguments = []
+        arguments: list[tuple[str, ...]] = []
         for k, rule in enumerate(self.derivatives):
             names = tuple(inspect.signature(rule).parameters) if callable(rule) else ()
             unknown = [n for n in names if n not in allowed]
@@ -77,22 +81,27 @@ class Op:
             arguments.append(names)
         object.__setattr__(self, "rule_arguments", tuple(arguments))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Op({self.key!r}, {self.name!r})"
 
     @property
     def arity(self) -> int:
         return len(self.inputs)
 
-    def local_derivatives(self, m, x, y=None, out=None, param=None) -> tuple:
+    def local_derivatives(
+        self, m: MathNamespace, x: Any, y: Any = None, out: Any = None, param: Any = None
+    ) -> tuple[Any, ...]:
         """d(out)/d(input) for each input, evaluated with namespace `m` at this point."""
-        point = {"m": m, "x": x, "y": y, "out": out, self.param_name: param}
+        point: dict[str | None, Any] = {"m": m, "x": x, "y": y, "out": out}
+        point[self.param_name] = param
         return tuple(
             rule(*[point[name] for name in names]) if callable(rule) else rule
             for rule, names in zip(self.derivatives, self.rule_arguments)
         )
 
-    def formulas(self, names=None, param=None) -> tuple:
+    def formulas(
+        self, names: dict[str, str] | None = None, param: float | symbolic.Symbol | None = None
+    ) -> tuple[str, ...]:
         """Each derivative as text, generated from its rule.
 
         `names` maps "x", "y" and "out" to the names to print (default: those letters);
@@ -107,7 +116,7 @@ class Op:
         )
         return tuple(symbolic.as_symbol(d).text for d in derivatives)
 
-    def describe(self, param=None) -> str:
+    def describe(self, param: float | None = None) -> str:
         """A one-line summary such as 'tanh: d/dx = 1 - out²'."""
         parts = [f"d/d{v} = {f}" for v, f in zip(self.inputs, self.formulas(param=param))]
         where = ""
@@ -119,17 +128,17 @@ class Op:
 # Forward functions on floats. Each raises at the op itself, naming it and the value.
 
 
-def _fmt(x):
+def _fmt(x: float) -> str:
     return repr(float(x))
 
 
-def _div(x, y):
+def _div(x: float, y: float) -> float:
     if y == 0.0:
         raise ZeroDivisionError(f"'/': division by zero ({_fmt(x)} / {_fmt(y)})")
     return x / y
 
 
-def _pow_const(x, exponent):
+def _pow_const(x: float, exponent: float) -> float:
     if x == 0.0 and exponent < 0:
         raise ZeroDivisionError(
             f"'**': 0.0 ** {exponent!r} is a division by zero; keep the base away from zero"
@@ -139,24 +148,24 @@ def _pow_const(x, exponent):
             f"'**': negative base {_fmt(x)} with non-integer exponent {exponent!r} is not real"
         )
     try:
-        return x**exponent
+        return float(x**exponent)  # a float: negative bases have integer exponents here
     except OverflowError:
         raise OverflowError(f"'**': {_fmt(x)} ** {exponent!r} overflows a float") from None
 
 
-def _pow(x, y):
+def _pow(x: float, y: float) -> float:
     if x <= 0.0:
         raise ValueError(
             f"'**': base must be positive when the exponent is a Value, got base {_fmt(x)}; "
             "for a negative base use a constant exponent (x ** 2.0)"
         )
     try:
-        return x**y
+        return float(x**y)  # a float: the base is positive
     except OverflowError:
         raise OverflowError(f"'**': {_fmt(x)} ** {_fmt(y)} overflows a float") from None
 
 
-def _exp(x):
+def _exp(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
@@ -166,19 +175,19 @@ def _exp(x):
         ) from None
 
 
-def _log(x):
+def _log(x: float) -> float:
     if x <= 0.0:
         raise ValueError(f"log: input must be positive, got {_fmt(x)}")
     return math.log(x)
 
 
-def _sqrt(x):
+def _sqrt(x: float) -> float:
     if x < 0.0:
         raise ValueError(f"sqrt: input must be non-negative, got {_fmt(x)}")
     return math.sqrt(x)
 
 
-def _sigmoid(x):
+def _sigmoid(x: float) -> float:
     # Two branches so that exp never overflows: sigmoid(-1000) is 0.0, not an error.
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -186,33 +195,35 @@ def _sigmoid(x):
     return e / (1.0 + e)
 
 
-def _array_sigmoid(x):
+def _array_sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    result: np.ndarray = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return result
 
 
-def _softplus(x):
+def _softplus(x: float) -> float:
     # log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), finite for every finite x.
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def _array_softplus(x):
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+def _array_softplus(x: np.ndarray) -> np.ndarray:
+    result: np.ndarray = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return result
 
 
-def _relu(x):
+def _relu(x: float) -> float:
     return x if x > 0.0 else 0.0
 
 
-def _leaky_relu(x, slope):
+def _leaky_relu(x: float, slope: float) -> float:
     return x if x > 0.0 else slope * x
 
 
-def _sign(x):
+def _sign(x: float) -> float:
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
-def _pow_const_derivative(x, exponent):
+def _pow_const_derivative(x: Any, exponent: Any) -> Any:
     if exponent == 0:  # x ** 0 is the constant 1; its rule must not divide by x (x = 0)
         return 0.0
     return exponent * x ** (exponent - 1)
@@ -240,46 +251,49 @@ class Wide:
     """
 
     __slots__ = ("d",)
+    d: decimal.Decimal
     CONTEXT = decimal.Context(prec=34, Emax=999_999, Emin=-999_999)  # traps what floats raise
 
-    def __init__(self, x):
+    def __init__(self, x: Wide | SupportsFloat) -> None:
         self.d = x.d if isinstance(x, Wide) else decimal.Decimal(float(x))
 
     @classmethod
-    def _of(cls, d):
+    def _of(cls, d: decimal.Decimal) -> Wide:
         wide = cls.__new__(cls)
         wide.d = d
         return wide
 
-    def _apply(self, name, other, swap=False):
+    def _apply(self, name: str, other: Wide | SupportsFloat, swap: bool = False) -> Wide:
         a, b = self.d, Wide(other).d
         a, b = (b, a) if swap else (a, b)
-        return Wide._of(getattr(self.CONTEXT, name)(a, b))
+        result: decimal.Decimal = getattr(self.CONTEXT, name)(a, b)
+        return Wide._of(result)
 
-    def __add__(self, o): return self._apply("add", o)
-    def __radd__(self, o): return self._apply("add", o, True)
-    def __sub__(self, o): return self._apply("subtract", o)
-    def __rsub__(self, o): return self._apply("subtract", o, True)
-    def __mul__(self, o): return self._apply("multiply", o)
-    def __rmul__(self, o): return self._apply("multiply", o, True)
-    def __truediv__(self, o): return self._apply("divide", o)
-    def __rtruediv__(self, o): return self._apply("divide", o, True)
-    def __pow__(self, o): return self._apply("power", o)
-    def __rpow__(self, o): return self._apply("power", o, True)
-    def __neg__(self): return Wide._of(self.CONTEXT.minus(self.d))
-    def __gt__(self, o): return self.d > Wide(o).d
-    def __lt__(self, o): return self.d < Wide(o).d
-    def __float__(self): return float(self.d)  # inf past the float range, as it should be
+    def __add__(self, o: Wide | float) -> Wide: return self._apply("add", o)
+    def __radd__(self, o: Wide | float) -> Wide: return self._apply("add", o, True)
+    def __sub__(self, o: Wide | float) -> Wide: return self._apply("subtract", o)
+    def __rsub__(self, o: Wide | float) -> Wide: return self._apply("subtract", o, True)
+    def __mul__(self, o: Wide | float) -> Wide: return self._apply("multiply", o)
+    def __rmul__(self, o: Wide | float) -> Wide: return self._apply("multiply", o, True)
+    def __truediv__(self, o: Wide | float) -> Wide: return self._apply("divide", o)
+    def __rtruediv__(self, o: Wide | float) -> Wide: return self._apply("divide", o, True)
+    def __pow__(self, o: Wide | float) -> Wide: return self._apply("power", o)
+    def __rpow__(self, o: Wide | float) -> Wide: return self._apply("power", o, True)
+    def __neg__(self) -> Wide: return Wide._of(self.CONTEXT.minus(self.d))
+    def __gt__(self, o: Wide | float) -> bool: return self.d > Wide(o).d
+    def __lt__(self, o: Wide | float) -> bool: return self.d < Wide(o).d
+    def __float__(self) -> float: return float(self.d)  # inf past the float range, as it should be
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Wide({self.d})"
 
 
-def _wide_sign(x):
+def _wide_sign(x: Wide) -> float:
     return 0.0 if x.d.is_zero() else (-1.0 if x.d.is_signed() else 1.0)
 
 
-def _on_float(f):  # for functions whose value is a float wherever their input is one
+def _on_float(f: Callable[[float], float]) -> Callable[[Wide], Wide]:
+    # for functions whose value is a float wherever their input is one
     return lambda x: Wide(f(float(x)))
 
 

@@ -9,6 +9,8 @@ builds the formula a diagram shows for that edge. So the printed formula is the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import SupportsFloat, TypeAlias
 
 # Binding strength of each form, loosest first; a child that binds more loosely than
 # its parent needs parentheses.
@@ -18,6 +20,10 @@ _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+Operand: TypeAlias = "Symbol | SupportsFloat"
+"""What a Symbol computes with: another Symbol or a number."""
 
 
 class Symbol:
@@ -30,36 +36,35 @@ class Symbol:
         self.strength = strength
         self.number = number  # the value when the expression is a known number
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Symbol({self.text!r})"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
     def wrapped(self, strength: int) -> str:
         return f"({self.text})" if self.strength < strength else self.text
 
     # Structural equality, so a rule's `if exponent == 0:` works on a symbol too.
-    def __eq__(self, other):
-        other = as_symbol(other)
-        return self.text == other.text
+    def __eq__(self, other: object) -> bool:
+        return self.text == as_symbol(other).text  # type: ignore[arg-type]  # numbers too
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.text)
 
-    def __add__(self, other):
+    def __add__(self, other: Operand) -> Symbol:
         return _combine(self, " + ", as_symbol(other), _SUM, lambda a, b: a + b)
 
-    def __radd__(self, other):
+    def __radd__(self, other: Operand) -> Symbol:
         return as_symbol(other) + self
 
-    def __sub__(self, other):
+    def __sub__(self, other: Operand) -> Symbol:
         return _combine(self, " - ", as_symbol(other), _SUM, lambda a, b: a - b, right=_PRODUCT)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Operand) -> Symbol:
         return as_symbol(other) - self
 
-    def __mul__(self, other):
+    def __mul__(self, other: Operand) -> Symbol:
         other = as_symbol(other)
         if self.number == 1.0:
             return other
@@ -69,17 +74,17 @@ class Symbol:
             return self**2
         return _combine(self, "·", other, _PRODUCT, lambda a, b: a * b)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Operand) -> Symbol:
         return as_symbol(other) * self
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Operand) -> Symbol:
         return _combine(self, "/", as_symbol(other), _PRODUCT, lambda a, b: a / b,
                         right=_NEGATION)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Operand) -> Symbol:
         return as_symbol(other) / self
 
-    def __pow__(self, other):
+    def __pow__(self, other: Operand) -> Symbol:
         other = as_symbol(other)
         if other.number is not None and self.number is not None:
             return as_symbol(self.number**other.number)
@@ -90,22 +95,22 @@ class Symbol:
             return Symbol(self.wrapped(_ATOM) + power, _POWER)
         return Symbol(f"{self.wrapped(_ATOM)}^{other.wrapped(_ATOM)}", _POWER)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Operand) -> Symbol:
         return as_symbol(other) ** self
 
-    def __neg__(self):
+    def __neg__(self) -> Symbol:
         if self.number is not None:
             return as_symbol(-self.number)
         return Symbol("-" + self.wrapped(_POWER), _NEGATION)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Operand) -> Symbol:
         return Symbol(f"{self.wrapped(_SUM)} > {as_symbol(other).wrapped(_SUM)}", _COMPARE)
 
-    def __lt__(self, other):
+    def __lt__(self, other: Operand) -> Symbol:
         return Symbol(f"{self.wrapped(_SUM)} < {as_symbol(other).wrapped(_SUM)}", _COMPARE)
 
 
-def as_symbol(x) -> Symbol:
+def as_symbol(x: Operand) -> Symbol:
     if isinstance(x, Symbol):
         return x
     number = float(x)
@@ -113,7 +118,10 @@ def as_symbol(x) -> Symbol:
     return Symbol(text, _NEGATION if number < 0 else _ATOM, number)
 
 
-def _combine(a, sign, b, strength, compute, right=None):
+def _combine(
+    a: Symbol, sign: str, b: Symbol, strength: int, compute: Callable[[float, float], float],
+    right: int | None = None,
+) -> Symbol:
     """`a sign b`, computed when both are numbers; `right` is the strength b needs."""
     if a.number is not None and b.number is not None:
         return as_symbol(compute(a.number, b.number))
@@ -122,12 +130,12 @@ def _combine(a, sign, b, strength, compute, right=None):
     return Symbol(f"{a.wrapped(strength)}{sign}{b.wrapped(right or strength)}", strength)
 
 
-def function(name):
+def function(name: str) -> Callable[[Operand], Symbol]:
     """The function `name` applied to a symbol: sin(x)."""
     return lambda x: Symbol(f"{name}({as_symbol(x).text})")
 
 
-def where(condition, if_true, if_false):
+def where(condition: Operand, if_true: Operand, if_false: Operand) -> Symbol:
     condition, if_true, if_false = map(as_symbol, (condition, if_true, if_false))
     return Symbol(f"{if_true.text} if {condition.text} else {if_false.text}", _CONDITIONAL)
 

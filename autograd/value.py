@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -18,9 +20,12 @@ from .grad_mode import _mode
 
 _REAL = (numbers.Real, np.bool_)
 
+Number: TypeAlias = "float | int | np.floating[Any] | np.integer[Any] | np.bool_"
+"""A real number a Value accepts: int, float, bool or a numpy real scalar (stored as float)."""
+
 
 class _NotRecorded:
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "NOT_RECORDED"
 
 
@@ -28,7 +33,7 @@ NOT_RECORDED = _NotRecorded()
 """The first input of a Value computed inside no_grad(): its inputs were not recorded."""
 
 
-def _check_number(data, what="Value()"):
+def _check_number(data: object, what: str = "Value()") -> float:
     """The float a user-supplied number stands for, or a TypeError/ValueError saying why not."""
     if isinstance(data, Value):
         raise TypeError(
@@ -55,7 +60,15 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_param")
     __array_ufunc__ = None  # numpy defers to our reflected operators: np.float64(2) * v is a Value
 
-    def __init__(self, data, label=""):
+    data: float
+    grad: float
+    label: str
+    _op: ops.Op | None
+    _a: Any  # the first input: a Value; None for a leaf, NOT_RECORDED if made in no_grad()
+    _b: Value | None
+    _param: float | None
+
+    def __init__(self, data: Number, label: str = "") -> None:
         if type(data) is not float or not math.isfinite(data):
             data = _check_number(data)
         if type(label) is not str:
@@ -76,17 +89,17 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> ops.Op | None:
         """The `ops.Op` that made this Value (its derivatives and formulas); None for a leaf."""
         return self._op
 
     @property
-    def param(self):
+    def param(self) -> float | None:
         """The op's constant parameter (the exponent of ``x ** 3``), else None."""
         return self._param
 
     @property
-    def parents(self) -> tuple:
+    def parents(self) -> tuple[Value, ...]:
         """The Values this one was computed from, in argument order; () for a leaf."""
         if self._op is None:
             return ()
@@ -96,7 +109,7 @@ class Value:
     def is_leaf(self) -> bool:
         return self._op is None
 
-    def local_gradients(self) -> tuple:
+    def local_gradients(self) -> tuple[float, ...]:
         """d(self)/d(parent) for each parent, as floats: the factors the chain rule multiplies."""
         if self._op is None:
             return ()
@@ -105,11 +118,11 @@ class Value:
 
     # --- differentiation ----------------------------------------------------------------
 
-    def backward(self, gradient=1.0):
+    def backward(self, gradient: Value | Number = 1.0) -> None:
         """Back-propagate from this Value: see `autograd.backprop.backward`."""
         _backprop.backward(self, gradient)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self.grad = 0.0
 
     def detach(self) -> Value:
@@ -118,80 +131,92 @@ class Value:
 
     # --- arithmetic -------------------------------------------------------------------
 
-    def __add__(self, other):
+    def __add__(self, other: Value | Number) -> Value:
         return _binary(ops.ADD, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: Value | Number) -> Value:
         return _binary(ops.ADD, other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Value | Number) -> Value:
         return _binary(ops.SUB, self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Value | Number) -> Value:
         return _binary(ops.SUB, other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Value | Number) -> Value:
         return _binary(ops.MUL, self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Value | Number) -> Value:
         return _binary(ops.MUL, other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Value | Number) -> Value:
         return _binary(ops.DIV, self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Value | Number) -> Value:
         return _binary(ops.DIV, other, self)
 
-    def __pow__(self, exponent):
+    def __pow__(self, exponent: Value | Number) -> Value:
         if isinstance(exponent, Value):
             return _binary(ops.POW, self, exponent)
         if not isinstance(exponent, _REAL):
             return NotImplemented
         return _apply(ops.POW_CONST, self, param=_check_number(exponent, "the exponent of **"))
 
-    def __rpow__(self, base):
+    def __rpow__(self, base: Number) -> Value:
         return _binary(ops.POW, base, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Value:
         return _apply(ops.NEG, self)
 
-    def __pos__(self):
+    def __pos__(self) -> Value:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Value:
         return _apply(ops.ABS, self)
 
     # --- functions: exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos ---------------
     # are made from the op table (`ops.FUNCTIONS`) below the class, one method per op.
+    # Declared here for type checkers only; a test checks these names are the table's.
 
-    def leaky_relu(self, negative_slope=0.01):
+    if TYPE_CHECKING:
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def softplus(self) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
+
+    def leaky_relu(self, negative_slope: Number = 0.01) -> Value:
         slope = _check_number(negative_slope, "negative_slope")
         return _apply(ops.LEAKY_RELU, self, slope)
 
     # --- comparisons and conversions (on data; equality stays identity, for dicts) -----
 
-    def __lt__(self, other):
-        return self.data < _data(other)
+    def __lt__(self, other: Value | Number) -> bool:
+        return bool(self.data < _data(other))  # a bool, also against a numpy scalar
 
-    def __le__(self, other):
-        return self.data <= _data(other)
+    def __le__(self, other: Value | Number) -> bool:
+        return bool(self.data <= _data(other))
 
-    def __gt__(self, other):
-        return self.data > _data(other)
+    def __gt__(self, other: Value | Number) -> bool:
+        return bool(self.data > _data(other))
 
-    def __ge__(self, other):
-        return self.data >= _data(other)
+    def __ge__(self, other: Value | Number) -> bool:
+        return bool(self.data >= _data(other))
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
-    def __float__(self):
+    def __float__(self) -> float:
         return self.data
 
     def item(self) -> float:
         return self.data
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = [repr(self.data)]
         if self.label:
             parts.append(f"label={self.label!r}")
@@ -200,7 +225,9 @@ class Value:
         parts.append(f"grad={self.grad!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None
+    ) -> dict[str, Any]:
         """In Jupyter a Value shows itself as its graph, or past the node limit as a summary
         with a preview (when viz is importable)."""
         try:
@@ -221,11 +248,13 @@ class Parameter(Value):
     __slots__ = ()
 
 
-def _data(x):
+def _data(x: Value | Number) -> Number:
     return x.data if isinstance(x, Value) else x
 
 
-def _result(op, data, a, b=None, param=None):
+def _result(
+    op: ops.Op, data: float, a: Value, b: Value | None = None, param: float | None = None
+) -> Value:
     """The Value `op` computed: with its inputs recorded, unless inside no_grad()."""
     if not math.isfinite(data):
         raise _not_finite_error(op, data, a, b)
@@ -240,7 +269,7 @@ def _result(op, data, a, b=None, param=None):
     return out
 
 
-def _not_finite_error(op, data, a, b):
+def _not_finite_error(op: ops.Op, data: float, a: Value, b: Value | None) -> Exception:
     inputs = [a.data] if b is None else [a.data, b.data]
     for x in inputs:
         if not math.isfinite(x):
@@ -257,29 +286,30 @@ def _not_finite_error(op, data, a, b):
     )
 
 
-def _as_value(x):
+def _as_value(x: object) -> Value | None:
     """x itself if it is a Value, a new constant leaf if it is a number, else None."""
     if isinstance(x, Value):
         return x
-    return Value(x) if isinstance(x, _REAL) else None
+    return Value(x) if isinstance(x, _REAL) else None  # type: ignore[arg-type]  # a Number
 
 
-def _binary(op, a, b):
-    a, b = _as_value(a), _as_value(b)
-    if a is None or b is None:
-        return NotImplemented
-    return _result(op, op.forward(a.data, b.data), a, b)
+def _binary(op: ops.Op, a: Value | Number, b: Value | Number) -> Value:
+    x, y = _as_value(a), _as_value(b)
+    if x is None or y is None:
+        return NotImplemented  # type: ignore[no-any-return]  # the operator's caller tries the other side
+    return _result(op, op.forward(x.data, y.data), x, y)
 
 
-def _apply(op, a, param=None):
+def _apply(op: ops.Op, a: Value, param: float | None = None) -> Value:
     data = op.forward(a.data) if param is None else op.forward(a.data, param)
     return _result(op, data, a, param=param)
 
 
-def _method(op):
-    def method(self):
+def _method(op: ops.Op) -> Callable[[Value], Value]:
+    def method(self: Value) -> Value:
         return _apply(op, self)
 
+    assert op.method is not None
     method.__name__ = method.__qualname__ = op.method
     method.__doc__ = f"{op.method}(self), recorded in the graph. {op.describe()}"
     return method

@@ -1,5 +1,7 @@
 """Every place that lists ops reads the op table: adding an op is one entry plus its tests."""
 
+import ast
+import inspect
 import math
 
 import pytest
@@ -26,6 +28,22 @@ def test_every_named_op_is_a_value_method_the_cli_and_the_plots_offer(key):
 def test_the_lists_are_the_table_itself():
     assert expr.FUNCTIONS is ops.FUNCTIONS
     assert set(ops.FUNCTIONS) == {op.method for op in ops.OPS.values() if op.method} | {"abs"}
+
+
+def test_the_methods_declared_for_type_checkers_are_the_generated_ones():
+    """Value's function methods are made from the table at import; `class Value` declares
+    them under ``if TYPE_CHECKING:`` for mypy. The two lists must not drift apart."""
+    from autograd import value
+
+    tree = ast.parse(inspect.getsource(value))
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Value"]
+    blocks = [
+        n for n in cls.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    ]
+    declared = [f.name for block in blocks for f in block.body if isinstance(f, ast.FunctionDef)]
+    generated = [op.method for op in ops.FUNCTIONS.values() if op.method and not op.param_name]
+    assert declared and sorted(declared) == sorted(generated)
+    assert all(getattr(Value, name).__doc__.startswith(f"{name}(self)") for name in declared)
 
 
 @pytest.mark.parametrize("key", sorted(ops.OPS))
