@@ -17,6 +17,7 @@ trace time, naming the line (JAX's ConcretizationTypeError).
 
 from __future__ import annotations
 
+import functools
 import operator
 import os
 import sys
@@ -38,6 +39,10 @@ class TraceError(RuntimeError):
 # An op of the tape's own, not of the table: a copy of a number that stops the gradient,
 # for constants computed from the data (the eager engine's ``Value(v.data)``).
 DETACH = ops.Op("detach", "detach", ("x",), lambda x: x, (0.0,), array_forward=np.array)
+
+# And the largest of such constants (`max_data`), exact as max is; no gradient either.
+DETACHED_MAX = ops.Op("detached_max", "max", ("x", "y"), max, (0.0, 0.0),
+                      array_forward=np.maximum)
 
 # A decision within this distance of its threshold is left to the eager engine: the tape's
 # matrix products may round differently from the eager engine's sums (see tape_compile).
@@ -227,6 +232,20 @@ class TracedNumber:
     def __hash__(self): _refuse(f"hashing {self!r} (a dict key, a set?)")
 
 
+def max_data(values):
+    """The largest number among some Values: ``max(v.data for v in values)``.
+
+    The same float; but while a tape traces, a number it follows without a decision, so
+    that a softmax's shift (``v - max_data(row)``) makes no guard per order of the scores:
+    the shift is computed for each example at replay, as the eager engine computes it.
+    """
+    numbers = [v.data for v in values]
+    if not any(isinstance(n, TracedNumber) for n in numbers):
+        return max(numbers)
+    operands = [_operand(n) for n in numbers]
+    return TracedNumber(("max", *(e for e, _ in operands)), max(x for _, x in operands))
+
+
 def record(guard):
     rec = _state.recorder
     if rec is not None:
@@ -244,10 +263,23 @@ def as_node(number):
         return -as_node(TracedNumber(expr[1], 0.0))
     if expr[0] == "abs":
         return abs(as_node(TracedNumber(expr[1], 0.0)))
+    if expr[0] == "max":
+        nodes = [as_node(TracedNumber(e, 0.0)) for e in expr[1:]]
+        out = nodes[0]
+        for node in nodes[1:]:
+            out = _combine(DETACHED_MAX, out, node)
+        return out
     symbol, a, b = expr
     if symbol == "**" and b[0] == "const":
         return as_node(TracedNumber(a, 0.0)) ** b[1]
     return _ARITHMETIC[symbol](as_node(TracedNumber(a, 0.0)), as_node(TracedNumber(b, 0.0)))
+
+
+def _combine(op, a, b):
+    out = Value(op.forward(_DATA.__get__(a), _DATA.__get__(b)))
+    out._op, out._a, out._b = op, a, b
+    out.__class__ = TracedValue
+    return out
 
 
 def _detach(node):
@@ -314,6 +346,8 @@ def evaluate(expr, V):
         return -evaluate(expr[1], V)
     if kind == "abs":
         return np.abs(evaluate(expr[1], V))
+    if kind == "max":
+        return functools.reduce(np.maximum, [evaluate(e, V) for e in expr[1:]])
     return _ARITHMETIC[kind](evaluate(expr[1], V), evaluate(expr[2], V))
 
 

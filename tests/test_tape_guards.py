@@ -175,3 +175,26 @@ def test_every_value_made_while_tracing_is_followed():
         assert all(isinstance(v.data, TracedNumber) for v in made)
         assert isinstance(w.data, TracedNumber)
     assert type(w) is Value and isinstance(made[0].data, float)
+
+
+def test_a_softmax_shift_is_followed_without_a_path_per_order_of_the_scores():
+    from nn import functional as F
+
+    weights = [Value(w) for w in np.random.default_rng(3).normal(size=6)]
+
+    def fn(x, label):
+        scores = [weights[i] * x[0] + weights[i + 3] * x[1] for i in range(3)]
+        return -F.log_softmax(scores)[label] + F.softmax(scores)[0]
+
+    rng = np.random.default_rng(4)
+    X, labels = rng.normal(size=(300, 2)) * 3, rng.integers(0, 3, 300)
+    tape = trace(fn, weights, (X[0], labels[0]), static=[1])
+    loss = tape.backward(X, labels)
+    grads = [w.grad for w in weights]
+    for w in weights:
+        w.grad = 0.0
+    total = sum((fn([Value(a), Value(b)], int(t)) for (a, b), t in zip(X, labels)), Value(0.0))
+    (total * (1 / len(X))).backward()
+    close(loss, total.data / len(X))
+    close(grads, [w.grad for w in weights])
+    assert tape.traces == 3  # one per class index, none per order of the scores
