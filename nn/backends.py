@@ -11,12 +11,34 @@ example with ``autograd.tape``, replays it for the whole batch and leaves each p
 
 from __future__ import annotations
 
-from autograd import no_grad
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from autograd import Value, no_grad
 from autograd.nested import to_numpy
 
 from .tape_backend import TapeBackend
 
-__all__ = ["EagerBackend", "TapeBackend"]
+if TYPE_CHECKING:
+    from .losses import LossFunction
+    from .module import Module
+
+__all__ = ["Backend", "EagerBackend", "TapeBackend"]
+
+
+class Backend(Protocol):
+    """What `fit` and `Trainer` need of a backend (``backend=...``): these two methods."""
+
+    def train_step(
+        self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
+        penalty: Callable[[Module], Value] | None = None,
+    ) -> tuple[float, np.ndarray]: ...
+
+    def evaluate(
+        self, model: Module, loss_fn: LossFunction | None, X: np.ndarray, y: Any
+    ) -> tuple[float | None, np.ndarray]: ...
 
 
 class EagerBackend:
@@ -24,7 +46,10 @@ class EagerBackend:
 
     name = "eager"
 
-    def train_step(self, model, loss_fn, X, y, penalty=None):
+    def train_step(
+        self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
+        penalty: Callable[[Module], Value] | None = None,
+    ) -> tuple[float, np.ndarray]:
         """Forward and backward for one batch: returns (data loss, outputs as an array).
 
         Adds the gradients to the parameters' ``.grad`` (the caller zeroes them first).
@@ -35,7 +60,9 @@ class EagerBackend:
         objective.backward()
         return loss.data, to_numpy(outputs)
 
-    def evaluate(self, model, loss_fn, X, y):
+    def evaluate(
+        self, model: Module, loss_fn: LossFunction | None, X: np.ndarray, y: Any
+    ) -> tuple[float | None, np.ndarray]:
         """(loss, outputs) without building a graph; the caller sets eval mode."""
         with no_grad():
             outputs = model(X)

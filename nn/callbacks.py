@@ -9,6 +9,11 @@ ends training after the current epoch.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .module import Module
+    from .training import Trainer
 
 __all__ = ["Callback", "EarlyStopping"]
 
@@ -16,13 +21,13 @@ __all__ = ["Callback", "EarlyStopping"]
 class Callback:
     """Base class: every hook does nothing."""
 
-    def on_train_begin(self, trainer):
+    def on_train_begin(self, trainer: Trainer) -> None:
         pass
 
-    def on_epoch_end(self, trainer, epoch: int, logs: dict):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         pass
 
-    def on_train_end(self, trainer):
+    def on_train_end(self, trainer: Trainer) -> None:
         pass
 
 
@@ -35,8 +40,8 @@ class EarlyStopping(Callback):
     returns True when it is time to stop, and ``stopper.restore(model)`` brings back the best.
     """
 
-    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=True):
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = True) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(
                 f"EarlyStopping: patience must be a whole number >= 0, got {patience!r}"
@@ -54,20 +59,20 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch = None
-        self.best_state = None
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, Any] | None = None
         self.wait = 0
         self.epoch = -1
-        self.stopped_epoch = None
+        self.stopped_epoch: int | None = None
 
     def _improved(self, value):
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
-    def step(self, value: float, model=None) -> bool:
+    def step(self, value: float, model: Module | None = None) -> bool:
         """Record this epoch's value; True when training should stop."""
         self.epoch += 1
         value = float(value)
@@ -84,15 +89,15 @@ class EarlyStopping(Callback):
             return True
         return False
 
-    def restore(self, model):
+    def restore(self, model: Module) -> None:
         """Load the best weights seen into `model` (no-op if none were kept)."""
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
 
-    def on_train_begin(self, trainer):
+    def on_train_begin(self, trainer: Trainer) -> None:
         self.reset()
 
-    def on_epoch_end(self, trainer, epoch, logs):
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
             raise ValueError(
                 f"EarlyStopping monitors {self.monitor!r}, but the training logs hold only "
@@ -101,6 +106,6 @@ class EarlyStopping(Callback):
         if self.step(logs[self.monitor], trainer.model):
             trainer.stop_training = True
 
-    def on_train_end(self, trainer):
+    def on_train_end(self, trainer: Trainer) -> None:
         if self.restore_best_weights:
             self.restore(trainer.model)

@@ -8,10 +8,15 @@ shape (n, 2) (or (n, 1) for the regression set) and y an int array of class labe
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .init import as_rng
+from .init import Seed, as_rng
+
+Dataset = tuple[np.ndarray, np.ndarray]
+"""(X, y): the examples, one row each, and their targets."""
 
 __all__ = [
     "make_moons", "make_circles", "make_spirals", "make_xor", "make_quadratic",
@@ -39,7 +44,7 @@ def _finish(X, y, noise, rng, shuffle=True):
     return X[order].astype(float), y[order]
 
 
-def make_moons(n=100, noise=0.0, seed=None):
+def make_moons(n: int = 100, noise: float = 0.0, seed: Seed = None) -> Dataset:
     """Two interleaving half circles: class 0 the upper one, class 1 the lower one."""
     n, noise, rng = _count(n, "make_moons"), _noise(noise, "make_moons"), as_rng(seed)
     n_upper = n // 2
@@ -52,7 +57,9 @@ def make_moons(n=100, noise=0.0, seed=None):
     return _finish(np.vstack([upper, lower]), y, noise, rng)
 
 
-def make_circles(n=100, noise=0.0, factor=0.5, seed=None):
+def make_circles(
+    n: int = 100, noise: float = 0.0, factor: float = 0.5, seed: Seed = None
+) -> Dataset:
     """A circle of radius 1 (class 0) around one of radius ``factor`` (class 1)."""
     n, noise, rng = _count(n, "make_circles"), _noise(noise, "make_circles"), as_rng(seed)
     if not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
@@ -67,7 +74,9 @@ def make_circles(n=100, noise=0.0, factor=0.5, seed=None):
     return _finish(np.vstack([outer, inner]), y, noise, rng)
 
 
-def make_spirals(n=100, noise=0.0, classes=2, turns=1.0, seed=None):
+def make_spirals(
+    n: int = 100, noise: float = 0.0, classes: int = 2, turns: float = 1.0, seed: Seed = None
+) -> Dataset:
     """``classes`` spiral arms winding out from the centre, ``turns`` times round; class k
     is arm k. Not separable by any line, and harder the more turns."""
     n, noise, rng = _count(n, "make_spirals"), _noise(noise, "make_spirals"), as_rng(seed)
@@ -84,7 +93,7 @@ def make_spirals(n=100, noise=0.0, classes=2, turns=1.0, seed=None):
     return _finish(np.vstack(points), np.concatenate(labels), noise, rng)
 
 
-def make_xor(n=100, noise=0.0, seed=None):
+def make_xor(n: int = 100, noise: float = 0.0, seed: Seed = None) -> Dataset:
     """Points in the square [-1, 1]²; class 1 where exactly one coordinate is positive.
 
     The classic problem no single neuron can solve. ``noise`` moves the points after they
@@ -96,7 +105,9 @@ def make_xor(n=100, noise=0.0, seed=None):
     return _finish(X, y, noise, rng, shuffle=False)
 
 
-def make_quadratic(n=100, noise=0.0, low=-1.0, high=1.0, seed=None):
+def make_quadratic(
+    n: int = 100, noise: float = 0.0, low: float = -1.0, high: float = 1.0, seed: Seed = None
+) -> Dataset:
     """Regression: x uniform in [low, high], y = x² + N(0, noise²). X is (n, 1), y is (n,)."""
     n, noise, rng = _count(n, "make_quadratic"), _noise(noise, "make_quadratic"), as_rng(seed)
     if not low < high:
@@ -106,14 +117,16 @@ def make_quadratic(n=100, noise=0.0, low=-1.0, high=1.0, seed=None):
     return x.reshape(n, 1), y.astype(float)
 
 
-def _check_pair(X, y, name):
+def _check_pair(X: ArrayLike, y: ArrayLike, name: str) -> tuple[np.ndarray, np.ndarray]:
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"{name}: X has {len(X)} examples but y has {len(y)} targets")
     return X, y
 
 
-def train_test_split(X, y, test_size=0.25, seed=None, shuffle=True):
+def train_test_split(
+    X: ArrayLike, y: ArrayLike, test_size: float = 0.25, seed: Seed = None, shuffle: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(X_train, X_test, y_train, y_test), as scikit-learn returns them.
 
     ``test_size`` is a fraction in (0, 1) (rounded up) or a number of examples.
@@ -143,7 +156,8 @@ class DataLoader:
     batch smaller than the others. ``len(loader)`` is the number of batches.
     """
 
-    def __init__(self, X, y, batch_size=32, shuffle=True, seed=None, drop_last=False):
+    def __init__(self, X: ArrayLike, y: ArrayLike, batch_size: int = 32, shuffle: bool = True,
+                 seed: Seed = None, drop_last: bool = False) -> None:
         self.X, self.y = _check_pair(X, y, "DataLoader")
         if len(self.X) == 0:
             raise ValueError("DataLoader: no examples")
@@ -152,11 +166,11 @@ class DataLoader:
         self.drop_last = drop_last
         self._rng = as_rng(seed)
 
-    def __len__(self):
+    def __len__(self) -> int:
         full, rest = divmod(len(self.X), self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Dataset]:
         n = len(self.X)
         order = self._rng.permutation(n) if self.shuffle else np.arange(n)
         for i in range(len(self)):

@@ -14,7 +14,9 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 from . import MLP, Trainer, l2_penalty
 from .data import make_moons, train_test_split
@@ -30,7 +32,8 @@ def _engine_demo():
         print()
 
 
-def train_moons(points=100, epochs=100, seed=0, quiet=False, backend="tape") -> dict:
+def train_moons(points: int = 100, epochs: int = 100, seed: int = 0, quiet: bool = False,
+                backend: str = "tape") -> dict[str, Any]:
     """Train micrograd's classifier on ``points`` two-moons points and score it on half as
     many held-out ones; returns the model, its history, the data (X, labels ±1) and both
     accuracies."""
@@ -94,7 +97,7 @@ def _parser(prog):
     return parser
 
 
-def main(argv=None, prog="python -m nn.demo") -> dict:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m nn.demo") -> dict[str, Any]:
     """Run the demo with command-line arguments `argv`; returns `train_moons`' result.
     A bad argument prints one line to stderr and raises SystemExit(2), as argparse does."""
     args = _parser(prog).parse_args(argv)
@@ -111,7 +114,7 @@ def main(argv=None, prog="python -m nn.demo") -> dict:
     return result
 
 
-def cli(prog="python -m nn.demo", argv=None) -> int:
+def cli(prog: str = "python -m nn.demo", argv: Sequence[str] | None = None) -> int:
     """The command line: exit status 0 done, 2 bad usage (one line on stderr), 130 stopped
     with Ctrl-C; output piped into a reader that stops early (| head) ends quietly."""
     try:
@@ -119,7 +122,7 @@ def cli(prog="python -m nn.demo", argv=None) -> int:
             main(argv, prog)
             status = 0
         except SystemExit as done:  # --help, or a bad argument (already reported)
-            status = done.code
+            status = done.code if isinstance(done.code, int) else int(done.code is not None)
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second failure

@@ -11,7 +11,11 @@ functions. Nothing here builds a graph or changes the model.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeGuard
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograd import Value, no_grad
 from autograd.nested import to_numpy
@@ -30,7 +34,7 @@ def _layers(model, caller):
     return list(layers)
 
 
-def _batch(X, caller):
+def _batch(X: ArrayLike, caller: str) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(
@@ -40,7 +44,7 @@ def _batch(X, caller):
     return X
 
 
-def layer_outputs(model, X) -> list:
+def layer_outputs(model: Module, X: ArrayLike) -> list[np.ndarray]:
     """The output of each of ``model.layers`` (MLP, Sequential) for every example of X.
 
     One float array of shape (examples, units) per layer, in order from the input; a model
@@ -57,7 +61,7 @@ def layer_outputs(model, X) -> list:
     return outputs
 
 
-def dead_units(model, X) -> list:
+def dead_units(model: Module, X: ArrayLike) -> list[np.ndarray]:
     """For each layer, a boolean array: True for a unit whose output is exactly 0 on every
     example of X.
 
@@ -67,7 +71,7 @@ def dead_units(model, X) -> list:
     return [np.all(out == 0.0, axis=0) for out in layer_outputs(model, X)]
 
 
-def _is_matrix(item) -> bool:
+def _is_matrix(item: object) -> TypeGuard[Sequence[Sequence[Value]]]:
     return (
         isinstance(item, (list, tuple)) and len(item) > 0
         and all(isinstance(row, (list, tuple)) and row for row in item)
@@ -75,7 +79,7 @@ def _is_matrix(item) -> bool:
     )
 
 
-def mean_abs_grad(model) -> dict:
+def mean_abs_grad(model: Module) -> dict[str, float]:
     """{module name: mean |grad| over its weight matrix} for every module with one (each
     Layer of an MLP), from the input side; call it after ``backward()``.
 

@@ -13,20 +13,28 @@ random initialization breaks.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from autograd import Value
-from autograd.nested import flatten, shape
+from autograd.nested import Nested, flatten, shape
+
+Seed: TypeAlias = "int | np.random.Generator | None"
+"""An int seed, a numpy Generator (used as is, to share one stream) or None (fresh)."""
+
+Init: TypeAlias = "str | Callable[[Any], object]"
+"""An initialization by name (a key of `INITIALIZERS`) or a function filling a weight matrix."""
 
 __all__ = [
     "calculate_gain", "zeros", "ones", "constant", "uniform", "normal", "xavier_uniform",
     "xavier_normal", "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal",
-    "as_rng", "INITIALIZERS",
+    "as_rng", "INITIALIZERS", "Seed", "Init",
 ]
 
 
-def as_rng(seed) -> np.random.Generator:
+def as_rng(seed: Seed) -> np.random.Generator:
     """A numpy Generator from an int seed, a Generator (used as is) or None."""
     if isinstance(seed, np.random.Generator):
         return seed
@@ -60,7 +68,7 @@ def _fans(tensor, caller):
     return dims[1] * receptive, dims[0] * receptive
 
 
-def calculate_gain(nonlinearity: str, param=None) -> float:
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The scale that keeps activations' variance steady through a nonlinearity (as PyTorch)."""
     if nonlinearity in ("linear", "sigmoid", "identity"):
         return 1.0
@@ -79,21 +87,21 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
     )
 
 
-def zeros(tensor):
+def zeros(tensor: Nested) -> Nested:
     """Every Value to 0: all neurons of a layer identical (the symmetry problem)."""
     return _fill(tensor, iter(lambda: 0.0, None), "zeros")
 
 
-def ones(tensor):
+def ones(tensor: Nested) -> Nested:
     return _fill(tensor, iter(lambda: 1.0, None), "ones")
 
 
-def constant(tensor, value: float):
+def constant(tensor: Nested, value: float) -> Nested:
     value = float(value)
     return _fill(tensor, iter(lambda: value, None), "constant")
 
 
-def uniform(tensor, a: float = 0.0, b: float = 1.0, seed=None):
+def uniform(tensor: Nested, a: float = 0.0, b: float = 1.0, seed: Seed = None) -> Nested:
     """Values drawn from U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform: needs a <= b, got a={a}, b={b}")
@@ -101,7 +109,9 @@ def uniform(tensor, a: float = 0.0, b: float = 1.0, seed=None):
     return _fill(tensor, as_rng(seed).uniform(a, b, size=n), "uniform")
 
 
-def normal(tensor, mean: float = 0.0, std: float = 1.0, seed=None):
+def normal(
+    tensor: Nested, mean: float = 0.0, std: float = 1.0, seed: Seed = None
+) -> Nested:
     """Values drawn from N(mean, std²)."""
     if std < 0:
         raise ValueError(f"normal: std must be >= 0, got {std}")
@@ -109,14 +119,14 @@ def normal(tensor, mean: float = 0.0, std: float = 1.0, seed=None):
     return _fill(tensor, as_rng(seed).normal(mean, std, size=n), "normal")
 
 
-def xavier_uniform(tensor, gain: float = 1.0, seed=None):
+def xavier_uniform(tensor: Nested, gain: float = 1.0, seed: Seed = None) -> Nested:
     """Glorot: U(-b, b) with b = gain·sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor, "xavier_uniform")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(tensor, -bound, bound, seed)
 
 
-def xavier_normal(tensor, gain: float = 1.0, seed=None):
+def xavier_normal(tensor: Nested, gain: float = 1.0, seed: Seed = None) -> Nested:
     """Glorot: N(0, std²) with std = gain·sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _fans(tensor, "xavier_normal")
     return normal(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), seed)
@@ -130,13 +140,19 @@ def _he_std(tensor, a, mode, nonlinearity, caller):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def he_uniform(tensor, a: float = 0.0, mode="fan_in", nonlinearity="relu", seed=None):
+def he_uniform(
+    tensor: Nested, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "relu",
+    seed: Seed = None,
+) -> Nested:
     """He (Kaiming): U(-b, b) with b = gain·sqrt(3 / fan), made for ReLU layers."""
     bound = math.sqrt(3.0) * _he_std(tensor, a, mode, nonlinearity, "he_uniform")
     return uniform(tensor, -bound, bound, seed)
 
 
-def he_normal(tensor, a: float = 0.0, mode="fan_in", nonlinearity="relu", seed=None):
+def he_normal(
+    tensor: Nested, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "relu",
+    seed: Seed = None,
+) -> Nested:
     """He (Kaiming): N(0, std²) with std = gain / sqrt(fan)."""
     return normal(tensor, 0.0, _he_std(tensor, a, mode, nonlinearity, "he_normal"), seed)
 
@@ -144,7 +160,7 @@ def he_normal(tensor, a: float = 0.0, mode="fan_in", nonlinearity="relu", seed=N
 kaiming_uniform = he_uniform
 kaiming_normal = he_normal
 
-INITIALIZERS = {
+INITIALIZERS: dict[str, Callable[[Nested, np.random.Generator], Nested]] = {
     "zeros": lambda w, rng: zeros(w),
     "ones": lambda w, rng: ones(w),
     "uniform": lambda w, rng: uniform(w, -1.0, 1.0, rng),  # micrograd's choice

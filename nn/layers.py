@@ -10,12 +10,15 @@ batch (a list of examples, or a 2-D numpy array); a batch gives one output per e
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any, Literal, cast
+
 from autograd import Parameter, Value
-from autograd.nested import for_each_example, is_batch, map_nested
+from autograd.nested import Nested, for_each_example, is_batch, map_nested
 
 from . import functional as F
 from ._checks import positive_int
-from .init import INITIALIZERS, as_rng
+from .init import INITIALIZERS, Init, Seed, as_rng
 from .module import MODULES, Module, class_key, constructor_arguments, input_values
 
 __all__ = ["Neuron", "Layer", "MLP", "Sequential", "Activation"]
@@ -60,24 +63,25 @@ class Neuron(Module):
     Xavier otherwise) or is a function that fills the weights in place.
     """
 
-    def __init__(self, nin, activation="relu", *, bias=True, init=None, seed=None,
-                 negative_slope=0.01):
+    def __init__(self, nin: int, activation: str = "relu", *, bias: bool = True,
+                 init: Init | None | Literal[False] = None, seed: Seed = None,
+                 negative_slope: float = 0.01) -> None:
         self.nin = nin = positive_int(nin, "nin")
         self._act = F.activation(activation, negative_slope)
         self.activation = activation
         self.negative_slope = negative_slope
         self.weight = [Parameter(0.0) for _ in range(nin)]  # labelled weight[0], ... by Module
-        self.bias = Parameter(0.0) if bias else None
+        self.bias: Parameter | None = Parameter(0.0) if bias else None
         if init is not False:  # a Layer initializes all its neurons' weights at once
             _initialize([self.weight], init, activation, as_rng(seed))
 
     @property
-    def w(self):
+    def w(self) -> list[Parameter]:
         """micrograd's name for `weight`."""
         return self.weight
 
     @property
-    def b(self):
+    def b(self) -> Parameter | None:
         return self.bias
 
     def _output(self, x):
@@ -86,27 +90,28 @@ class Neuron(Module):
             z = wi * xi if z is None else z + wi * xi
         return self._act(z) if self._act is not None else z
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         return for_each_example(x, lambda e: self._output(input_values(e, self.nin, "Neuron")))
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"nin": self.nin, "activation": self.activation, "bias": self.bias is not None,
                 "negative_slope": self.negative_slope}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         args = constructor_arguments(cls, config)
         return _parameter_count(args["nin"], 1, args["bias"])
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.nin}, activation={self.activation!r}"
 
 
 class Layer(Module):
     """``nout`` neurons that all see the same ``nin`` inputs; gives a list of nout Values."""
 
-    def __init__(self, nin, nout, activation="relu", *, bias=True, init=None, seed=None,
-                 negative_slope=0.01):
+    def __init__(self, nin: int, nout: int, activation: str = "relu", *, bias: bool = True,
+                 init: Init | None = None, seed: Seed = None,
+                 negative_slope: float = 0.01) -> None:
         self.nin = nin = positive_int(nin, "nin")
         self.nout = nout = positive_int(nout, "nout")
         self.neurons = [
@@ -116,34 +121,34 @@ class Layer(Module):
         _initialize(self.weight, init, activation, as_rng(seed))
 
     @property
-    def weight(self) -> list:
+    def weight(self) -> list[list[Parameter]]:
         """The weight matrix, one row per neuron: shape (nout, nin) as in torch.nn.Linear."""
         return [n.weight for n in self.neurons]
 
     @property
-    def bias(self) -> list | None:
+    def bias(self) -> list[Parameter] | None:
         if self.neurons[0].bias is None:
             return None
-        return [n.bias for n in self.neurons]
+        return cast("list[Parameter]", [n.bias for n in self.neurons])  # all have one
 
     def _output(self, x):
         x = input_values(x, self.nin, "Layer")  # once: every neuron reads the same Values
         return [n._output(x) for n in self.neurons]
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         return for_each_example(x, self._output)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         first = self.neurons[0]
         return {"nin": self.nin, "nout": self.nout, "activation": first.activation,
                 "bias": first.bias is not None, "negative_slope": first.negative_slope}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         args = constructor_arguments(cls, config)
         return _parameter_count(args["nin"], args["nout"], args["bias"])
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Layer({self.nin}, {self.nout}, activation={self.neurons[0].activation!r})"
 
 
@@ -162,8 +167,9 @@ class MLP(Module):
     when the last layer has one neuron, else a list; a batch gives one of those per example.
     """
 
-    def __init__(self, nin, sizes, activation="relu", *, init=None, seed=None, bias=True,
-                 negative_slope=0.01):
+    def __init__(self, nin: int, sizes: list[int], activation: str = "relu", *,
+                 init: Init | None = None, seed: Seed = None, bias: bool = True,
+                 negative_slope: float = 0.01) -> None:
         shapes = _layer_shapes(nin, sizes)
         F.activation(activation, negative_slope)  # fail early on a bad name
         rng = as_rng(seed)
@@ -174,20 +180,20 @@ class MLP(Module):
         ]
         self._activation = activation
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         batch = is_batch(x)
         for layer in self.layers:
             x = layer(x)
         return _squeeze(x, batch)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         first = self.layers[0]
         return {"nin": first.nin, "sizes": [layer.nout for layer in self.layers],
                 "activation": self._activation, "bias": first.bias is not None,
                 "negative_slope": first.neurons[0].negative_slope}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         args = constructor_arguments(cls, config)
         shapes = _layer_shapes(args["nin"], args["sizes"])
         return sum(_parameter_count(a, b, args["bias"]) for a, b in shapes)
@@ -196,21 +202,21 @@ class MLP(Module):
 class Activation(Module):
     """An activation as a module, for `Sequential`: ``Activation("tanh")``."""
 
-    def __init__(self, name="relu", negative_slope=0.01):
+    def __init__(self, name: str = "relu", negative_slope: float = 0.01) -> None:
         fn = F.activation(name, negative_slope)
-        self._fn = fn if fn is not None else (lambda v: v)
+        self._fn: Callable[[Value], Value] = fn if fn is not None else (lambda v: v)
         self.name = name
         self.negative_slope = negative_slope
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         fn = self._fn
         return map_nested(lambda v: fn(v if isinstance(v, Value) else Value(v)), x)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"name": self.name, "negative_slope": self.negative_slope}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         return 0  # no parameters or buffers, whatever the config
 
 
@@ -218,38 +224,39 @@ class Sequential(Module):
     """Modules applied one after another: ``Sequential(Layer(2, 8, "linear"), BatchNorm(8),
     Activation("relu"), Dropout(0.1), Layer(8, 1, "linear"))``."""
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module | list[Module] | tuple[Module, ...]) -> None:
+        items: tuple[Any, ...] = modules
         if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
-            modules = tuple(modules[0])
-        for i, m in enumerate(modules):
+            items = tuple(modules[0])
+        for i, m in enumerate(items):
             if not isinstance(m, Module):
                 raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-        self.layers = list(modules)
+        self.layers: list[Module] = list(items)
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         for module in self.layers:
             x = module(x)
         return x
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.layers)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Module:
         return self.layers[i]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"modules": [{"class": class_key(type(m)), "config": m.config()}
                             for m in self.layers]}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         return cls(*(target.from_config(c) for target, c in _parts(config)))
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int | None:
         sizes = [target.state_size(c) for target, c in _parts(config)]
         return None if None in sizes else sum(sizes)
 
@@ -260,7 +267,7 @@ def _parts(config) -> list:
         raise ValueError(f"a Sequential's config is a dict with a 'modules' list, got {config!r}")
     parts = []
     for item in config.get("modules", ()):
-        target = MODULES.get(item.get("class")) if isinstance(item, dict) else None
+        target = MODULES.get(item.get("class", "")) if isinstance(item, dict) else None
         if target is None:
             raise ValueError(f"unknown module in Sequential: {item!r}")
         parts.append((target, item.get("config", {})))

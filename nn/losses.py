@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
 
 from autograd import Value
 from autograd.nested import (
+    Nested,
     as_nested,
     as_value,
     data_of,
@@ -32,8 +35,11 @@ from . import functional as F
 __all__ = [
     "mse_loss", "l1_loss", "binary_cross_entropy", "bce_with_logits",
     "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "hinge_loss", "kl_div",
-    "LOSSES",
+    "LOSSES", "LossFunction",
 ]
+
+LossFunction: TypeAlias = Callable[[Nested, Nested], Value]
+"""A loss: ``loss(input, target) -> Value`` (any of these with their default reduction)."""
 
 _LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs here so a probability of 0 or 1 stays finite
 
@@ -105,14 +111,14 @@ def _weighted(terms, weight, dims, name):
     return terms if w is None else [term * wi for term, wi in zip(terms, w)]
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
     """(input - target)², averaged: the loss of regression."""
     _check_reduction(reduction, "mse_loss")
     xs, ts, dims = _elementwise(input, target, "mse_loss")
     return _reduce([(x - t) ** 2 for x, t in zip(xs, ts)], dims, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
     """|input - target|, averaged: less swayed by outliers than MSE."""
     _check_reduction(reduction, "l1_loss")
     xs, ts, dims = _elementwise(input, target, "l1_loss")
@@ -126,7 +132,9 @@ def _clamped_log(p: Value) -> Value:
     return Value(_LOG_FLOOR)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(
+    input: Nested, target: Nested, weight: Nested = None, reduction: str = "mean"
+) -> Nested:
     """-[t·log(p) + (1 - t)·log(1 - p)] for probabilities p in [0, 1] (after a sigmoid).
 
     Logs are floored at -100 as in PyTorch. Prefer `bce_with_logits` on raw scores: it
@@ -145,7 +153,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(_weighted(terms, weight, dims, name), dims, reduction)
 
 
-def bce_with_logits(input, target, weight=None, pos_weight=None, reduction="mean"):
+def bce_with_logits(
+    input: Nested, target: Nested, weight: Nested = None, pos_weight: Nested = None,
+    reduction: str = "mean",
+) -> Nested:
     """Binary cross-entropy of sigmoid(input), computed from the logits themselves.
 
     (1 - t)·x + softplus(-x) never overflows: logits of +-1000 give finite losses and
@@ -166,7 +177,9 @@ def bce_with_logits(input, target, weight=None, pos_weight=None, reduction="mean
 binary_cross_entropy_with_logits = bce_with_logits
 
 
-def hinge_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_loss(
+    input: Nested, target: Nested, margin: float = 1.0, reduction: str = "mean"
+) -> Nested:
     """max(0, margin - y·score) with labels y in {-1, 1}: micrograd's SVM loss.
 
     A score on the right side of the boundary by at least ``margin`` costs nothing.
@@ -184,7 +197,9 @@ def hinge_loss(input, target, margin=1.0, reduction="mean"):
     return _reduce([(margin - t * x).relu() for x, t in zip(xs, ts)], dims, reduction)
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(
+    input: Nested, target: Nested, reduction: str = "mean", log_target: bool = False
+) -> Nested:
     """KL(target || model) with ``input`` the model's log-probabilities, as PyTorch.
 
     Element-wise target·(log(target) - input) (0 where target is 0); with
@@ -227,7 +242,10 @@ def _class_index(t, classes, ignore_index, name, i):
     return t
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(
+    input: Nested, target: Nested, weight: Nested = None, ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Nested:
     """-input[target]: the negative log-likelihood, with ``input`` log-probabilities.
 
     ``input`` is (C,) with one class index, or (N, C) with N of them. ``weight`` (one per
@@ -284,7 +302,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return total(kept) / weight_sum
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def cross_entropy(
+    input: Nested, target: Nested, weight: Nested = None, ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Nested:
     """-log softmax(input)[target], from raw scores (logits) and class indices.
 
     The log-softmax is computed by log-sum-exp, so logits of +-1000 give finite losses.
@@ -302,9 +323,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 # Their targets are class indices, not numbers to compare with the input: the tape backend
 # keeps them static. A user's loss (or a wrapper of one of these) declares the same with
 # ``my_loss.targets = "class_index"``; functools.wraps copies the mark.
-nll_loss.targets = cross_entropy.targets = "class_index"
+nll_loss.targets = cross_entropy.targets = "class_index"  # type: ignore[attr-defined]
 
-LOSSES = {
+LOSSES: dict[str, Callable[..., Nested]] = {
     "mse": mse_loss, "mse_loss": mse_loss,
     "l1": l1_loss, "l1_loss": l1_loss,
     "bce": binary_cross_entropy, "binary_cross_entropy": binary_cross_entropy,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from autograd.nested import to_numpy
+from autograd.nested import Nested, to_numpy
 
 __all__ = ["accuracy"]
 
 
-def accuracy(outputs, targets, threshold: float = 0.0) -> float:
+def accuracy(outputs: Nested, targets: ArrayLike, threshold: float = 0.0) -> float:
     """The fraction of examples classified correctly.
 
     ``outputs`` (Values or numbers) are one score per example, or one row of class scores

@@ -22,20 +22,25 @@ import contextlib
 import inspect
 import math
 import numbers
+import os
 from collections import namedtuple
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
 from autograd import Parameter, Value
-from autograd.nested import as_example, data_of
+from autograd.nested import Nested, as_example, data_of
 
 LoadResult = namedtuple("LoadResult", ["missing_keys", "unexpected_keys"])
 
-MODULES: dict = {}
+M = TypeVar("M", bound="Module")
+
+MODULES: dict[str, type[Module]] = {}
 """Module classes by `class_key`, so `Module.load` rebuilds a saved model without running code."""
 
 
-def class_key(cls) -> str:
+def class_key(cls: type) -> str:
     """A class's full name, "nn.layers.MLP": what a model file records."""
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -66,7 +71,7 @@ def _place(item, path: str) -> None:
                 m._relabel(f"{path}.{i}.")
 
 
-def input_values(x, width: int, who: str) -> list:
+def input_values(x: Nested, width: int, who: str) -> list[Value]:
     """One example as `width` Values: numbers become constants labelled by position
     (``x[0]``), Values pass through as they are. A module converts its inputs once, so a
     number that several neurons read is one node of the graph, not one per neuron."""
@@ -78,20 +83,20 @@ class Module:
     """Base class: parameters, train/eval mode, state_dict and saving for any model."""
 
     training = True
-    _buffers: tuple = ()
+    _buffers: tuple[str, ...] = ()
     _prefix = ""  # this module's path in the model it was assigned into, with a final "."
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         MODULES[class_key(cls)] = cls
 
-    def __call__(self, x):
+    def __call__(self, x: Nested) -> Nested:
         return self.forward(x)
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
         if not name.startswith("_"):
             _place(value, self._prefix + name)
@@ -112,7 +117,7 @@ class Module:
                     or isinstance(item, (list, tuple)) and _all_are(item, kind))
                 and not name.startswith("_")]
 
-    def named_children(self) -> list:
+    def named_children(self) -> list[tuple[str, Module]]:
         out = []
         for name, item in self._held(Module):
             if isinstance(item, Module):
@@ -121,20 +126,20 @@ class Module:
                 out.extend((f"{name}.{i}", m) for i, m in enumerate(item))
         return out
 
-    def children(self) -> list:
+    def children(self) -> list[Module]:
         return [m for _, m in self.named_children()]
 
-    def named_modules(self, prefix: str = "") -> list:
+    def named_modules(self, prefix: str = "") -> list[tuple[str, Module]]:
         """This module and every module inside it, depth first, with their paths."""
         out = [(prefix, self)]
         for name, child in self.named_children():
             out.extend(child.named_modules(_join(prefix, name)))
         return out
 
-    def modules(self) -> list:
+    def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
-    def named_parameters(self) -> list:
+    def named_parameters(self) -> list[tuple[str, Value]]:
         """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``.
 
         Each Parameter's label is (re)set to its name, as a label spells it
@@ -155,7 +160,7 @@ class Module:
                             v.label = self._prefix + label
         return out
 
-    def parameters(self) -> list:
+    def parameters(self) -> list[Value]:
         """Every parameter once, in the order of `named_parameters` (without building names)."""
         params = []
         for module in self.modules():
@@ -170,20 +175,20 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
-    def apply(self, fn):
+    def apply(self: M, fn: Callable[[Module], object]) -> M:
         """fn(module) for every module inside, then for this one (as PyTorch); returns self."""
         for child in self.children():
             child.apply(fn)
         fn(self)
         return self
 
-    def train(self, mode: bool = True):
+    def train(self: M, mode: bool = True) -> M:
         """Training mode (the default): Dropout drops, BatchNorm uses the batch's statistics."""
         for module in self.modules():
             module.training = bool(mode)
         return self
 
-    def eval(self):
+    def eval(self: M) -> M:
         """Evaluation mode: Dropout and noise off, BatchNorm uses its running statistics."""
         return self.train(False)
 
@@ -200,9 +205,9 @@ class Module:
                     slots[_join(prefix, name)] = (module, name, False)
         return slots
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Every parameter tensor and buffer as plain numbers (floats and lists of floats)."""
-        state = {}
+        state: dict[str, Any] = {}
         for key, (module, name, _) in self._slots().items():
             item = getattr(module, name)
             if isinstance(item, Value):
@@ -213,7 +218,7 @@ class Module:
                 state[key] = item
         return state
 
-    def load_state_dict(self, state, strict: bool = True) -> LoadResult:
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> LoadResult:
         """Copy numbers from `state` into the parameters and buffers, in place.
 
         Everything is checked first; on any missing (with ``strict``), unexpected or
@@ -258,16 +263,16 @@ class Module:
 
     # --- files ---------------------------------------------------------------------------
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this module's shape (for `load`)."""
         return {}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls: type[M], config: dict[str, Any]) -> M:
         return cls(**config)
 
     @classmethod
-    def state_size(cls, config: dict) -> int | None:
+    def state_size(cls, config: dict[str, Any]) -> int | None:
         """How many numbers ``cls.from_config(config).state_dict()`` holds, found from the
         config alone, or None when the class cannot tell without being built.
 
@@ -276,14 +281,14 @@ class Module:
         """
         return None
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> str:
         """Write class, config and state_dict to a JSON file, atomically. Returns the path."""
         from .serialization import save_module
 
         return save_module(self, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls: type[M], path: str | os.PathLike[str]) -> M:
         """Rebuild a model saved with `save`: ``MLP.load("model.json")``."""
         from .serialization import load_module
 
@@ -291,7 +296,7 @@ class Module:
 
     # --- PyTorch -------------------------------------------------------------------------
 
-    def to_torch(self, dtype=None):
+    def to_torch(self, dtype: Any = None) -> Any:
         """This model as a ``torch.nn.Module`` with the same weights (float64 by default),
         the same outputs and, after a backward, the same gradients; see `nn.interop`.
         Needs PyTorch (``pip install chainrule[torch]``), imported only here."""
@@ -304,7 +309,7 @@ class Module:
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         children = self.named_children()
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
@@ -313,7 +318,7 @@ class Module:
 
 
 @contextlib.contextmanager
-def training_mode(model, training: bool):
+def training_mode(model: M, training: bool) -> Iterator[M]:
     """The block runs with `model` in training (True) or evaluation (False) mode; the mode
     it had before comes back after, even on an error."""
     was_training = model.training
@@ -324,7 +329,7 @@ def training_mode(model, training: bool):
         model.train(was_training)
 
 
-def constructor_arguments(cls, config: dict) -> dict:
+def constructor_arguments(cls: type, config: dict[str, Any]) -> dict[str, Any]:
     """The arguments ``cls(**config)`` would receive, defaults filled in; TypeError if the
     config does not fit the constructor."""
     bound = inspect.signature(cls).bind(**config)

@@ -11,9 +11,11 @@ example across its own features, the same way in training and evaluation.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from autograd import Parameter
-from autograd.nested import as_nested, data_of, for_each_example, is_batch, total
+from autograd.nested import Nested, as_nested, data_of, for_each_example, is_batch, total
 
 from ._checks import positive_int
 from .module import Module, constructor_arguments, input_values
@@ -45,8 +47,8 @@ class BatchNorm(Module):
 
     _buffers = ("running_mean", "running_var", "num_batches_tracked")
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True) -> None:
         self.num_features = num_features = positive_int(
             num_features, "BatchNorm: the number of features"
         )
@@ -61,21 +63,24 @@ class BatchNorm(Module):
         self.track_running_stats = bool(track_running_stats)
         self.weight = [Parameter(1.0) for _ in range(num_features)] if affine else None
         self.bias = [Parameter(0.0) for _ in range(num_features)] if affine else None
+        self.running_mean: list[float] | None = None  # buffers, when tracked
+        self.running_var: list[float] | None = None
+        self.num_batches_tracked: int | None = None
         if track_running_stats:
             self.running_mean = [0.0] * num_features
             self.running_var = [1.0] * num_features
             self.num_batches_tracked = 0
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         if self.training or not self.track_running_stats:
             return self._batch_statistics(x)
-        inv_std = [1.0 / math.sqrt(v + self.eps) for v in self.running_var]
+        running_mean, running_var = self.running_mean, self.running_var
+        assert running_mean is not None and running_var is not None  # tracked, see __init__
+        inv_std = [1.0 / math.sqrt(v + self.eps) for v in running_var]
 
         def standardize(example):
             example = input_values(example, self.num_features, "BatchNorm")
-            return self._standardize(example, self.running_mean, inv_std)
+            return self._standardize(example, running_mean, inv_std)
 
         return for_each_example(x, standardize)
 
@@ -116,12 +121,12 @@ class BatchNorm(Module):
             for old, var in zip(self.running_var, variances)
         ]
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
                 "affine": self.affine, "track_running_stats": self.track_running_stats}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         args = constructor_arguments(cls, config)
         n = positive_int(args["num_features"], "BatchNorm: the number of features")
         # weight and bias; running mean and variance, and the count of batches
@@ -138,7 +143,8 @@ class LayerNorm(Module):
     evaluation behave alike and a batch of one works.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True) -> None:
         self.normalized_shape = _normalized_shape(normalized_shape)
         self.eps = _positive(eps, "LayerNorm", "eps")
         n = self.normalized_shape
@@ -158,15 +164,15 @@ class LayerNorm(Module):
             out = [o + b for o, b in zip(out, self.bias)]
         return out
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         return for_each_example(x, self._normalize)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"normalized_shape": self.normalized_shape, "eps": self.eps,
                 "elementwise_affine": self.weight is not None, "bias": self.bias is not None}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         args = constructor_arguments(cls, config)
         n = _normalized_shape(args["normalized_shape"])
         return n * bool(args["elementwise_affine"]) * (1 + bool(args["bias"]))  # weight, bias

@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 from autograd import Value
-from autograd.nested import map_nested, total
+from autograd.nested import Nested, map_nested, total
 
 from .callbacks import EarlyStopping
-from .init import as_rng
+from .init import Seed, as_rng
 from .module import Module
 from .normalization import BatchNorm, LayerNorm
 
@@ -39,12 +41,12 @@ def _scaled(out, alpha):
     return out if alpha == 1.0 else out * alpha
 
 
-def l1_penalty(params, alpha: float = 1.0) -> Value:
+def l1_penalty(params: Iterable[Value] | Module, alpha: float = 1.0) -> Value:
     """alpha · Σ|p| over a model's (or a list of) parameters: pushes weights to exactly 0."""
     return _scaled(total(abs(p) for p in _params(params, "l1_penalty")), alpha)
 
 
-def l2_penalty(params, alpha: float = 1.0) -> Value:
+def l2_penalty(params: Iterable[Value] | Module, alpha: float = 1.0) -> Value:
     """alpha · Σp² over a model's (or a list of) parameters: keeps weights small.
 
     Its gradient is 2·alpha·p, so adding it to the loss moves SGD exactly as
@@ -68,11 +70,11 @@ class Dropout(Module):
     unchanged. ``seed`` fixes the masks (an int or a numpy Generator).
     """
 
-    def __init__(self, p: float = 0.5, seed=None):
+    def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
         self.p = _probability(p, "Dropout")
         self._rng = as_rng(seed)
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         if not self.training or self.p == 0.0:
             return x
         keep = 1.0 / (1.0 - self.p)
@@ -83,11 +85,11 @@ class Dropout(Module):
 
         return map_nested(drop, x)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"p": self.p}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         return 0  # no parameters or buffers, whatever the config
 
 
@@ -98,7 +100,7 @@ class GaussianNoise(Module):
     penalty. ``seed`` fixes the noise (an int or a numpy Generator).
     """
 
-    def __init__(self, std: float = 0.1, seed=None):
+    def __init__(self, std: float = 0.1, seed: Seed = None) -> None:
         if isinstance(std, bool) or not isinstance(std, (int, float)) or not (
             math.isfinite(std) and std >= 0
         ):
@@ -106,15 +108,15 @@ class GaussianNoise(Module):
         self.std = float(std)
         self._rng = as_rng(seed)
 
-    def forward(self, x):
+    def forward(self, x: Nested) -> Nested:
         if not self.training or self.std == 0.0:
             return x
         rng, std = self._rng, self.std
         return map_nested(lambda v: v + float(rng.normal(0.0, std)), x)
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"std": self.std}
 
     @classmethod
-    def state_size(cls, config):
+    def state_size(cls, config: dict[str, Any]) -> int:
         return 0  # no parameters or buffers, whatever the config

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
 from autograd.files import read_json, write_atomic, write_json_atomic
+
+if TYPE_CHECKING:
+    from .module import M, Module
 
 FORMAT = "chainrule.module"
 VERSION = 1
@@ -41,7 +45,7 @@ def _check_finite(module, state, path) -> None:
                 )
 
 
-def save_module(module, path) -> str:
+def save_module(module: Module, path: str | os.PathLike[str]) -> str:
     from .module import class_key
 
     state = module.state_dict()
@@ -55,7 +59,7 @@ def save_module(module, path) -> str:
     })
 
 
-def load_module(cls, path):
+def load_module(cls: type[M], path: str | os.PathLike[str]) -> M:
     """Rebuild the model saved in `path`; it must be a `cls` (or a subclass of it)."""
     from .module import MODULES
 

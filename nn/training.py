@@ -12,21 +12,34 @@ batch) or ``backend="tape"`` (traced once, replayed with numpy), or a backend ob
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
+
+from autograd import Value
 
 from . import losses
 from ._checks import positive_int
-from .backends import EagerBackend, TapeBackend
+from .backends import Backend, EagerBackend, TapeBackend
 from .callbacks import Callback
 from .data import DataLoader
+from .init import Seed
+from .losses import LossFunction
 from .metrics import accuracy
 from .module import Module, training_mode
 from .optim import Adam, Optimizer
+from .optim.lr_scheduler import LRScheduler
 
 __all__ = ["Trainer", "fit"]
+
+Metric: TypeAlias = Callable[[np.ndarray, np.ndarray], float]
+"""A metric: ``metric(outputs, targets) -> float`` on numpy arrays."""
+History: TypeAlias = dict[str, list[float]]
+"""One number per epoch for each of "loss", "accuracy", "val_loss", "val_accuracy", "lr"."""
 
 _CLASSIFICATION = (losses.hinge_loss, losses.bce_with_logits, losses.cross_entropy,
                    losses.nll_loss)
@@ -77,7 +90,7 @@ def _backend(backend):
                     f"evaluate, got {backend!r}")
 
 
-def _arrays(X, y, what):
+def _arrays(X: ArrayLike, y: ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
     if X.ndim != 2:
@@ -102,8 +115,11 @@ class Trainer:
     None or a function ``(outputs, targets) -> float`` on numpy arrays.
     """
 
-    def __init__(self, model, loss, optimizer, *, penalty=None, scheduler=None, callbacks=(),
-                 metric="auto", backend="eager", quiet=False):
+    def __init__(self, model: Module, loss: str | LossFunction, optimizer: Optimizer, *,
+                 penalty: Callable[[Module], Value] | None = None,
+                 scheduler: LRScheduler | None = None, callbacks: Iterable[Callback] = (),
+                 metric: str | Metric | None = "auto", backend: str | Backend = "eager",
+                 quiet: bool = False) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, Optimizer):
@@ -120,11 +136,12 @@ class Trainer:
         self.metric_name, self.metric = _metric_function(metric, self.loss_fn)
         self.backend = _backend(backend)
         self.quiet = quiet
-        self.history = {}
+        self.history: History = {}
         self.stop_training = False
 
-    def fit(self, X, y, epochs=1, batch_size=None, validation_data=None, shuffle=True,
-            seed=None) -> dict:
+    def fit(self, X: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int | None = None,
+            validation_data: tuple[ArrayLike, ArrayLike] | None = None, shuffle: bool = True,
+            seed: Seed = None) -> History:
         """Train for up to ``epochs`` epochs (callbacks may stop sooner); returns the history.
 
         ``batch_size=None`` uses the whole training set as one batch (in order); smaller
@@ -172,7 +189,7 @@ class Trainer:
                     if self.stop_training:
                         break
             except KeyboardInterrupt as error:  # Ctrl-C: stop, but keep what was learnt
-                error.history = self.history
+                error.history = self.history  # type: ignore[attr-defined]  # documented above
                 raise
             for cb in self.callbacks:
                 cb.on_train_end(self)
@@ -196,7 +213,7 @@ class Trainer:
             logs[self.metric_name] = self.metric(np.concatenate(outputs), np.concatenate(targets))
         return logs
 
-    def evaluate(self, X, y) -> dict:
+    def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, Any]:
         """Loss (and metric) on (X, y) in evaluation mode, without building a graph."""
         X, y = _arrays(X, y, "evaluate")
         with training_mode(self.model, False):
@@ -206,16 +223,20 @@ class Trainer:
             logs[self.metric_name] = self.metric(outputs, y)
         return logs
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The model's outputs for X as a numpy array, in evaluation mode."""
         X = np.asarray(X, dtype=float)
         with training_mode(self.model, False):
             return self.backend.evaluate(self.model, None, X, None)[1]
 
 
-def fit(model, X, y, *, loss, optimizer=None, epochs=100, batch_size=None,
-        validation_data=None, penalty=None, scheduler=None, callbacks=(), metric="auto",
-        backend="eager", quiet=False, shuffle=True, seed=None) -> dict:
+def fit(model: Module, X: ArrayLike, y: ArrayLike, *, loss: str | LossFunction,
+        optimizer: Optimizer | None = None, epochs: int = 100, batch_size: int | None = None,
+        validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+        penalty: Callable[[Module], Value] | None = None, scheduler: LRScheduler | None = None,
+        callbacks: Iterable[Callback] = (), metric: str | Metric | None = "auto",
+        backend: str | Backend = "eager", quiet: bool = False, shuffle: bool = True,
+        seed: Seed = None) -> History:
     """Train `model` and return its history: ``Trainer(...).fit(...)`` in one call.
 
     ``optimizer`` defaults to ``Adam(model.parameters(), lr=0.01)``. On Ctrl-C the

@@ -16,10 +16,21 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, TypeAlias
 
 from autograd import Value
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "AdamW", "Params"]
+
+
+class _HasParameters(Protocol):
+    def parameters(self) -> list[Value]: ...
+
+
+Params: TypeAlias = "Iterable[Value] | Iterable[dict[str, Any]] | _HasParameters"
+"""What an optimizer takes: Values, parameter groups (dicts with a "params" list), or a
+Module (its ``parameters()``)."""
 
 
 def _hyper(name, value, low=0.0, high=math.inf, high_open=False):
@@ -35,22 +46,23 @@ def _hyper(name, value, low=0.0, high=math.inf, high_open=False):
 class Optimizer:
     """Base class: parameter groups, state, zero_grad, state_dict."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.param_groups = []
-        self.state = {}  # Value -> dict
-        self._names = {}  # id(Value) -> its name in the Module it came from, for errors
-        if hasattr(params, "parameters") and callable(params.parameters):
-            if callable(getattr(params, "named_parameters", None)):
-                self._names = {id(p): name for name, p in params.named_parameters()}
-            params = params.parameters()  # a Module: its parameters
-        if isinstance(params, Value):
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Value, dict[str, Any]] = {}
+        self._names: dict[int, str] = {}  # id(Value) -> its name in its Module, for errors
+        given: Any = params
+        if hasattr(given, "parameters") and callable(given.parameters):
+            if callable(getattr(given, "named_parameters", None)):
+                self._names = {id(p): name for name, p in given.named_parameters()}
+            given = given.parameters()  # a Module: its parameters
+        if isinstance(given, Value):
             raise TypeError("params must be an iterable of Values (such as model.parameters()), "
                             "got a single Value; wrap it in a list")
-        params = list(params)
-        if not params:
+        items = list(given)
+        if not items:
             raise ValueError("optimizer got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        groups = items if isinstance(items[0], dict) else [{"params": items}]
         for group in groups:
             self.add_param_group(group)
 
@@ -59,7 +71,7 @@ class Optimizer:
         _hyper("learning rate", group["lr"])
         _hyper("weight_decay value", group["weight_decay"])
 
-    def add_param_group(self, group: dict):
+    def add_param_group(self, group: dict[str, Any]) -> None:
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError("a parameter group is a dict with a 'params' list")
         params = group["params"]
@@ -79,12 +91,12 @@ class Optimizer:
         self._check(full)
         self.param_groups.append(full)
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = 0.0
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter from its ``.grad``; returns ``closure()`` if given.
 
         All new values are computed before any is stored: if one parameter's new value or
@@ -130,9 +142,10 @@ class Optimizer:
 
     # --- saving and restoring ---------------------------------------------------------
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """{"state": {index: {...}}, "param_groups": [...]} with parameters as indices."""
-        index, groups = {}, []
+        index: dict[int, int] = {}
+        groups = []
         for group in self.param_groups:
             ids = []
             for p in group["params"]:
@@ -142,7 +155,7 @@ class Optimizer:
         state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items() if s}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyper-parameters and per-parameter state saved by `state_dict`."""
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
@@ -167,7 +180,7 @@ class Optimizer:
             group.update({k: v for k, v in saved.items() if k != "params"})
         self.state = new_state
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i} ({len(group['params'])} parameters)")
@@ -182,8 +195,9 @@ class SGD(Optimizer):
     g = g + momentum·buf if nesterov else buf;  p -= lr·g.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
@@ -217,8 +231,9 @@ class RMSprop(Optimizer):
     squared running mean of g from v; ``momentum`` accumulates the scaled steps.
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
                     "momentum": momentum, "centered": centered, "maximize": maximize}
         super().__init__(params, defaults)
@@ -269,8 +284,10 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize}
         super().__init__(params, defaults)
@@ -314,6 +331,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
