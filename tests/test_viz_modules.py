@@ -133,3 +133,18 @@ def test_a_model_must_look_like_one():
         draw_dot(Value(1.0), model=object())
     with pytest.raises(ValueError, match="collapse must be"):
         draw_dot(Value(1.0), model=nn.MLP(1, [1]), collapse="sideways")
+
+
+def test_a_value_drawn_beside_each_use_feeds_a_collapsed_layer_from_its_own_box():
+    # x is used by more than GHOST_USES ops, so it is drawn again beside each op; a
+    # collapsed layer has no copy of its own, so its edge starts at x's box (mypy found the
+    # edge starting at a copy "v4ug0" that no node had, which Graphviz drew as a stray node)
+    model = nn.MLP(2, [3, 1], seed=0)
+    x = Value(1.0, label="x")
+    out = model([x, x])
+    for k in range(8):
+        out = out + x * (k + 2)
+    source = draw_dot(out, model=model, collapse="layers").source
+    declared = set(re.findall(r"^\s*(\w+) \[", source, re.M))
+    edges = re.findall(r"^\s*(\w+) -> (\w+)", source, re.M)
+    assert edges and all(a in declared and b in declared for a, b in edges)

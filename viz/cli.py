@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Sequence
 
 from .dot import MODES
 from .expr import ALLOWED, ExpressionError, check_name, parse
@@ -185,7 +186,7 @@ def _run(argv) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         status = _run(argv)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from autograd import Value
 from autograd.demo import micrograd_neuron
 
 from .render import render
@@ -26,14 +27,14 @@ def _nn_demo():
     return result
 
 
-def neuron():
+def neuron() -> tuple[Value, tuple[Value, Value, Value]]:
     """micrograd's neuron, o = tanh(x1·w1 + x2·w2 + b), back-propagated: (o, its weights)."""
     o, leaves = micrograd_neuron()
     o.backward()
     return o, (leaves["w1"], leaves["w2"], leaves["b"])
 
 
-def main(out_dir="out") -> list:
+def main(out_dir: str = "out") -> list[str]:
     """Write the pictures into `out_dir`, print their paths, and return them."""
     result = _nn_demo()
     os.makedirs(out_dir, exist_ok=True)

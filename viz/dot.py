@@ -14,13 +14,18 @@ draw the graph once and change texts and classes from frame to frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import graphviz
 
-from autograd import topological_order
+from autograd import Value, topological_order
 
 from . import graph as _graph
 from . import modules as _modules
+from .graph import Plan, Roots
 from .legend import legend_rows
+from .modules import Model
 from .names import in_formula, short_names
 from .style import FONT, KIND_ATTRS, MAX_LABEL, Row, fmt, label
 
@@ -28,7 +33,7 @@ MODES = ("forward", "backward", "both")
 GHOST_USES = 6  # a Value used more often is drawn again beside each use: the layout stays linear
 
 
-def check_mode(mode):
+def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}; got {mode!r}")
     return mode
@@ -43,14 +48,17 @@ class Graph(graphviz.Digraph):
     builds without HTML-like labels (the WebAssembly one).
     """
 
-    def __init__(self, *args, plain=None, **kwargs):
+    def __init__(self, *args: Any, plain: Callable[[], Graph] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plain = plain  # makes the plain-label twin on demand
 
     def plain_source(self) -> str:
         return self._plain().source if self._plain is not None else self.source
 
-    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None, **_: object
+    ) -> dict[str, str]:
         from .render import RenderUnavailable, svg
 
         try:
@@ -70,52 +78,52 @@ class Painter:
     cell_width: int | None = None  # points; the stepper fixes it so frames fit one layout
     always_two_rows = False
 
-    def __init__(self, mode):
+    def __init__(self, mode: str) -> None:
         self.mode = check_mode(mode)
         self.show_data = mode in ("forward", "both")
         self.show_grad = mode in ("backward", "both")
 
-    def data(self, node):
+    def data(self, node: Value) -> float | None:
         return node.data
 
-    def grad(self, node):
+    def grad(self, node: Value) -> float | None:
         return node.grad
 
-    def grad_tone(self, node):
+    def grad_tone(self, node: Value) -> str | None:
         return None
 
-    def local(self, node, k):
+    def local(self, node: Value, k: int) -> float | None:
         """∂node/∂(its k-th input) as a float, or None where it is undefined."""
         return _graph.local_gradients(node)[k]
 
-    def known(self, node):
+    def known(self, node: Value) -> bool:
         """Whether the forward pass has computed `node` (so its local derivatives are known)."""
         return True
 
-    def passed_back(self, node):
+    def passed_back(self, node: Value) -> float | None:
         """The gradient `node` passes back to its inputs (its own), or None if not yet."""
         return self.grad(node)
 
-    def edge_width(self, node, k):
+    def edge_width(self, node: Value, k: int) -> int | None:
         return None
 
-    def note(self, plan):
+    def note(self, plan: Plan) -> str:
         if self.show_grad and all(r.grad == 0.0 for r in plan.roots):
             return "no backward pass yet: call .backward() on the output to fill in the gradients"
         return ""
 
 
 def draw_dot(
-    root,
-    mode="both",
+    root: Roots,
+    mode: str = "both",
     *,
-    model=None,
-    params=(),
-    collapse="auto",
-    max_nodes=300,
-    on_overflow="collapse",
-    rankdir="LR",
-    legend=None,
+    model: Model | None = None,
+    params: Value | Iterable[Value] = (),
+    collapse: str = "auto",
+    max_nodes: int | None = 300,
+    on_overflow: str = "collapse",
+    rankdir: str = "LR",
+    legend: bool | None = None,
 ) -> Graph:
     """Draw the graph that computed `root` (a Value, or a list of Values).
 
@@ -141,8 +149,9 @@ def draw_dot(
     return build(plan, painter, rankdir=rankdir, legend=legend)
 
 
-def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
-              on_overflow="collapse"):
+def make_plan(root: Roots, *, model: Model | None = None,
+              params: Value | Iterable[Value] = (), collapse: str = "auto",
+              max_nodes: int | None = 300, on_overflow: str = "collapse") -> Plan:
     """Decide which Values a diagram draws and how (see `draw_dot`)."""
     if on_overflow not in ("collapse", "raise"):
         raise ValueError(f"on_overflow must be 'collapse' or 'raise'; got {on_overflow!r}")
@@ -174,7 +183,7 @@ def make_plan(root, *, model=None, params=(), collapse="auto", max_nodes=300,
 # --- what each element says ------------------------------------------------------------
 
 
-def value_rows(node, name, painter, kind):
+def value_rows(node: Value, name: str, painter: Painter, kind: str) -> list[Row]:
     """The rows of a Value's box: its name, then its data and gradient as the view shows."""
     rows = [Row(name, bold=True, limit=MAX_LABEL)]
     if painter.show_data and kind != "constant":
@@ -190,32 +199,35 @@ def _number_row(name, number, painter, tone=None):
     return Row(f"{name} {fmt(number)}", tone=tone, width=painter.cell_width)
 
 
-def op_rows(node):
+def op_rows(node: Value) -> list[Row]:
     op = node.grad_fn
+    assert op is not None
     rows = [Row(op.name, bold=True)]
     if op.param_name and node.param is not None:
         rows.append(Row(f"{op.param_name}={fmt(node.param)}"))
     return rows
 
 
-def edge_formula(node, k, names) -> str:
+def edge_formula(node: Value, k: int, names: dict[Value, str]) -> str:
     """``∂o/∂n = 1 - o²``: the derivative along the edge from input k, in the graph's names."""
     op = node.grad_fn
+    assert op is not None
     named = {"out": in_formula(names[node])}
     named.update((v, in_formula(names[p])) for v, p in zip(op.inputs, node.parents))
     formula = op.formulas(named, param=node.param)[k]
     return f"∂{named['out']}/∂{in_formula(names[node.parents[k]])} = {formula}"
 
 
-def with_number(formula, number) -> str:
+def with_number(formula: str, number: float) -> str:
     """``formula = number``, without saying the number twice (``∂n/∂b = 1``, not ``= 1 = 1``)."""
     text = fmt(number)
     return formula if formula.endswith(f"= {text}") else f"{formula} = {text}"
 
 
-def edge_rows(node, k, names, painter):
+def edge_rows(node: Value, k: int, names: dict[Value, str], painter: Painter) -> list[Row]:
     """The rows on the edge from `node`'s k-th input into its op."""
     op = node.grad_fn
+    assert op is not None
     if not painter.show_grad:
         if op.arity == 2 and not op.commutative:
             return [Row(("1st", "2nd")[k])]  # which side of -, / or ** the input is on
@@ -242,19 +254,19 @@ def edge_rows(node, k, names, painter):
 # --- the drawing -----------------------------------------------------------------------
 
 
-def value_id(i):
+def value_id(i: int) -> str:
     return f"v{i}"
 
 
-def op_id(i):
+def op_id(i: int) -> str:
     return f"o{i}"
 
 
-def ghost_id(i, user):
+def ghost_id(i: int, user: int) -> str:
     return f"v{i}u{user}"
 
 
-def edge_id(i, k):
+def edge_id(i: int, k: int) -> str:
     return f"e{i}_{k}"
 
 
@@ -274,15 +286,18 @@ class _Builder:
     def label(self, rows):
         return label(rows, self.html_like)
 
-    def source_id(self, parent, user):
-        """The id of the element an edge from `parent` into op `user` starts at."""
+    def source_id(self, parent: Value, user: int | str) -> str:
+        """The id of the element an edge from `parent` into `user` starts at: op `user` (its
+        index), or a collapsed module (its node id), which has no copy of its own."""
         group = self.plan.shown_as(parent)
         if group is not None:
             return group.node_id
         if parent not in self.plan.index:
             return "more"
         i = self.plan.index[parent]
-        return ghost_id(i, user) if parent in self.ghosted else value_id(i)
+        if parent in self.ghosted and isinstance(user, int):
+            return ghost_id(i, user)
+        return value_id(i)
 
     def draw(self, rankdir, name, legend, legend_rows=None, plain=None) -> Graph:
         g = Graph(name=name, plain=plain)
@@ -347,7 +362,7 @@ class _Builder:
             g.attr(label=self.label(rows), labelloc="b", labeljust="l")
 
 
-def ghosted(plan) -> dict:
+def ghosted(plan: Plan) -> dict[Value, list[int]]:
     """{Value: the ops that use it} for the drawn Values used more than GHOST_USES times."""
     users: dict = {}
     for node in plan.order:
@@ -361,15 +376,16 @@ def ghosted(plan) -> dict:
     }
 
 
-def build(plan, painter, rankdir="LR", name="chainrule", legend=False, names=None,
-          id_prefix="", legend_rows=None) -> Graph:
+def build(plan: Plan, painter: Painter, rankdir: str = "LR", name: str = "chainrule",
+          legend: bool = False, names: dict[Value, str] | None = None, id_prefix: str = "",
+          legend_rows: list[Row] | None = None) -> Graph:
     """The Digraph of a Plan, written by a Painter.
 
     `legend_rows`, if given, replaces the legend made for this plan and painter.
     """
     names = names if names is not None else short_names(plan.order)
 
-    def draw(html_like, plain=None):
+    def draw(html_like: bool, plain: Callable[[], Graph] | None = None) -> Graph:
         builder = _Builder(plan, painter, names, html_like, id_prefix)
         return builder.draw(rankdir, name, legend, legend_rows, plain)
 

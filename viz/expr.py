@@ -49,7 +49,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def parse(source: str, variables: dict) -> Value:
+def parse(source: str, variables: dict[str, float]) -> Value:
     """The Value `source` computes, with each name a leaf Value labelled by its name.
 
     Numbers stay plain numbers (so ``x ** 2`` is a power by a constant); a name used

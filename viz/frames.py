@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from typing import Any
 
 from .style import CURRENT_BORDER, CURRENT_FILL, PASSED_BORDER, TONES
 
@@ -37,7 +38,7 @@ g.edge.active > text {{ fill: {PASSED_BORDER}; }}
 """
 
 
-def apply_state(svg_text: str, state: dict, id_prefix: str = "") -> str:
+def apply_state(svg_text: str, state: dict[str, Any], id_prefix: str = "") -> str:
     """The SVG with each element of `state` given its class and row texts."""
     root = ET.fromstring(svg_text)
     elements = {g.get("id"): g for g in root.iter(_G) if g.get("id")}
@@ -62,7 +63,7 @@ def with_style(svg_text: str) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def element_boxes(svg_text: str) -> dict:
+def element_boxes(svg_text: str) -> dict[str, tuple[float, float, float, float]]:
     """{element id: (x0, y0, x1, y1)} in the SVG's viewBox units, from the shapes' points."""
     root = ET.fromstring(svg_text)
     shift = (0.0, 0.0)
@@ -74,7 +75,8 @@ def element_boxes(svg_text: str) -> dict:
             break
     boxes = {}
     for g in root.iter(_G):
-        if not g.get("id") or "node" not in (g.get("class") or ""):
+        element_id = g.get("id")
+        if not element_id or "node" not in (g.get("class") or ""):
             continue
         xs, ys = [], []
         for shape in g:
@@ -82,7 +84,7 @@ def element_boxes(svg_text: str) -> dict:
             xs += numbers[0::2]
             ys += numbers[1::2]
         if xs:
-            boxes[g.get("id")] = (min(xs) + shift[0], min(ys) + shift[1],
+            boxes[element_id] = (min(xs) + shift[0], min(ys) + shift[1],
                                   max(xs) + shift[0], max(ys) + shift[1])
     return boxes
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from autograd import Parameter, Value
 
+if TYPE_CHECKING:
+    from .modules import Group
 
-def as_roots(root) -> list:
+Roots: TypeAlias = "Value | Iterable[Value]"
+"""What a diagram draws: one output Value, or several (an MLP's outputs)."""
+
+
+def as_roots(root: Roots) -> list[Value]:
     """`root` as a list of output Values: one Value, or an iterable of them (an MLP's outputs)."""
     if isinstance(root, Value):
         return [root]
@@ -26,19 +34,18 @@ def as_roots(root) -> list:
     return roots
 
 
-def as_params(params) -> set:
+def as_params(params: Value | Iterable[Value]) -> set[Value]:
     """The Values to draw as parameters; anything else is a TypeError."""
-    if isinstance(params, Value):
-        params = [params]
+    items: Iterable[Any] = [params] if isinstance(params, Value) else params
     out = set()
-    for p in params:
+    for p in items:
         if not isinstance(p, Value):
             raise TypeError(f"params must be Values, got {type(p).__name__}: {p!r}")
         out.add(p)
     return out
 
 
-def local_gradients(node) -> tuple:
+def local_gradients(node: Value) -> tuple[float | None, ...]:
     """d(node)/d(input) per input from the op table, None where it is undefined (log at 0)."""
     try:
         return node.local_gradients()
@@ -46,12 +53,12 @@ def local_gradients(node) -> tuple:
         return (None,) * len(node.parents)
 
 
-def found_params(order) -> set:
+def found_params(order: Iterable[Value]) -> set[Value]:
     """The leaves that are Parameters (nn's weights and biases): drawn as parameters."""
     return {v for v in order if isinstance(v, Parameter)}
 
 
-def kind(node, roots, params) -> str:
+def kind(node: Value, roots: Iterable[Value], params: set[Value] | frozenset[Value]) -> str:
     """'output', 'param', 'input', 'constant' or 'value' (see viz.style)."""
     if node in roots:
         return "output"
@@ -62,7 +69,7 @@ def kind(node, roots, params) -> str:
     return "value"
 
 
-def drawn_count(values) -> int:
+def drawn_count(values: Iterable[Value]) -> int:
     """Nodes a diagram of these Values draws: one per Value plus one per op."""
     return sum(1 if v.is_leaf else 2 for v in values)
 
@@ -71,16 +78,16 @@ def drawn_count(values) -> int:
 class Plan:
     """What one diagram draws."""
 
-    order: list  # the Values drawn, inputs first
-    roots: list
-    params: set = field(default_factory=set)
-    groups: list = field(default_factory=list)  # viz.modules.Group, outermost first
-    owner: dict = field(default_factory=dict)  # Value -> innermost Group
-    collapsed: set = field(default_factory=set)  # Groups drawn as one node
+    order: list[Value]  # the Values drawn, inputs first
+    roots: list[Value]
+    params: set[Value] = field(default_factory=set)
+    groups: list[Group] = field(default_factory=list)  # outermost first
+    owner: dict[Value, Group] = field(default_factory=dict)  # Value -> innermost Group
+    collapsed: set[Group] = field(default_factory=set)  # Groups drawn as one node
     hidden: int = 0  # Values left out to stay under the node limit
     hidden_ops: int = 0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.index = {v: i for i, v in enumerate(self.order)}
 
     def count(self) -> int:
@@ -92,7 +99,7 @@ class Plan:
         rest = [v for v in self.order if self.shown_as(v) is None]
         return drawn_count(rest) + len(outer) + (1 if self.hidden else 0)
 
-    def shown_as(self, node):
+    def shown_as(self, node: Value) -> Group | None:
         """The outermost collapsed Group that `node` disappears into, or None."""
         group = self.owner.get(node)
         found = None
@@ -103,7 +110,10 @@ class Plan:
         return found
 
 
-def nearest(order, roots, limit, params=frozenset()) -> Plan:
+def nearest(
+    order: list[Value], roots: list[Value], limit: int,
+    params: set[Value] | frozenset[Value] = frozenset(),
+) -> Plan:
     """A Plan of the Values nearest the outputs (breadth-first) that fit in `limit` nodes."""
     keep, used = set(), 0
     queue = deque(roots)

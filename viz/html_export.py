@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import uuid
+from typing import TYPE_CHECKING
 
 from autograd.files import write_atomic
 
 from .frames import STYLE, apply_state
+
+if TYPE_CHECKING:
+    from .stepper import Stepper
 
 _PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
 
@@ -198,7 +203,7 @@ def _json_for_script(document) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
-def stepper_section(stepper, whole_page=False) -> str:
+def stepper_section(stepper: Stepper, whole_page: bool = False) -> str:
     """The stepper as an HTML fragment (a <div> with its style, drawing, frames and script).
 
     With `whole_page` the arrow keys work as soon as the page opens; inside a notebook they
@@ -245,7 +250,7 @@ def _base_svg(stepper, prefix) -> str:
     return svg(stepper.graph(0, id_prefix=prefix))
 
 
-def stepper_html(stepper, title=None) -> str:
+def stepper_html(stepper: Stepper, title: str | None = None) -> str:
     """A complete HTML page of the walk."""
     title = title or f"chainrule: forward and backward through {stepper.names[stepper.root]}"
     return (
@@ -258,6 +263,8 @@ def stepper_html(stepper, title=None) -> str:
     )
 
 
-def write_html(stepper, path, title=None) -> str:
+def write_html(
+    stepper: Stepper, path: str | os.PathLike[str], title: str | None = None
+) -> str:
     """Write the page to `path` atomically; returns the path."""
     return write_atomic(path, stepper_html(stepper, title=title).encode("utf-8"))

@@ -6,8 +6,16 @@ so it stays short next to a single neuron.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from autograd import Value
+
 from . import graph as _graph
 from .style import Row
+
+if TYPE_CHECKING:
+    from .dot import Painter
 
 KINDS = {
     "input": "box: a leaf you made and named (x, a data point)",
@@ -21,7 +29,9 @@ KINDS = {
 }
 
 
-def legend_rows(plan, painter, ghosted=(), stepping=False) -> list:
+def legend_rows(
+    plan: _graph.Plan, painter: Painter, ghosted: Collection[Value] = (), stepping: bool = False
+) -> list[Row]:
     """The legend's rows for this plan as drawn by this painter."""
     roots = set(plan.roots)
     present = {_graph.kind(v, roots, plan.params) for v in plan.order}

@@ -21,13 +21,30 @@ and `named_parameters()`, as nn.Module and torch.nn.Module have them).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import graphviz
 
 from autograd import Value
 
+if TYPE_CHECKING:
+    from .graph import Plan
+
 from .style import KIND_ATTRS, Row, fmt, label
+
+
+class Model(Protocol):
+    """What viz needs of a model: nn's Module (or a `ModuleCalls` record of one)."""
+
+    def named_modules(self) -> Iterable[tuple[str, Any]]: ...
+
+    def named_parameters(self) -> Iterable[tuple[str, Value]]: ...
+
+
+Boxes: TypeAlias = "dict[Any, Any]"
+"""{Group: its cluster, a graphviz.Digraph}; looked up with a Group's parent, which may be None."""
 
 
 @dataclass(eq=False)
@@ -37,14 +54,14 @@ class Group:
     path: str  # "layers.0.neurons.3"
     type_name: str  # "Neuron"
     parent: Group | None = None
-    children: list = field(default_factory=list)
+    children: list[Group] = field(default_factory=list)
     node_id: str = ""
 
     @property
     def depth(self) -> int:
         return 0 if self.parent is None else self.parent.depth + 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Group({self.path!r}, {self.type_name})"
 
 
@@ -92,17 +109,20 @@ def _common(a, b):
     return b
 
 
-def infer_owners(order, param_owner) -> dict:
+def infer_owners(
+    order: list[Value], param_owner: dict[Value, Group | None]
+) -> dict[Value, Group]:
     """{Value: Group} worked out from the parameters alone (see the module docstring)."""
-    owner = {}
+    owner: dict[Value, Group] = {}
     for node in order:
         if node in param_owner:
-            if param_owner[node] is not None:
-                owner[node] = param_owner[node]
+            group = param_owner[node]
+            if group is not None:
+                owner[node] = group
             continue
         if node.is_leaf:
             continue
-        direct = [param_owner[p] for p in node.parents if p in param_owner and param_owner[p]]
+        direct = [g for p in node.parents if (g := param_owner.get(p)) is not None]
         if direct:
             owner[node] = direct[0]
             continue
@@ -127,11 +147,11 @@ class ModuleCalls:
     """The module calls made inside ``with viz.record_calls(model) as t:``; pass it as
     draw_dot's model."""
 
-    def __init__(self, model):
+    def __init__(self, model: Model) -> None:
         self.model = model
-        self.calls = []  # (path, inputs, outputs), innermost calls first
+        self.calls: list[tuple[str, list[Value], list[Value]]] = []  # innermost calls first
 
-    def owners(self, order, groups) -> dict:
+    def owners(self, order: list[Value], groups: dict[str, Group]) -> dict[Value, Group]:
         in_graph = set(order)
         owner: dict = {}
         for path, inputs, outputs in self.calls:
@@ -150,10 +170,10 @@ class ModuleCalls:
                 stack.extend(node.parents)
         return owner
 
-    def named_modules(self):
+    def named_modules(self) -> Iterable[tuple[str, Any]]:
         return self.model.named_modules()
 
-    def named_parameters(self):
+    def named_parameters(self) -> Iterable[tuple[str, Value]]:
         return self.model.named_parameters()
 
 
@@ -167,7 +187,7 @@ def _values(x, out):
 
 
 @contextlib.contextmanager
-def record_calls(model):
+def record_calls(model: Model) -> Iterator[ModuleCalls]:
     """Record which module computed which Values, for exact clusters in `draw_dot`.
 
         with viz.record_calls(model) as t:
@@ -198,7 +218,7 @@ def record_calls(model):
             del module.forward
 
 
-def attach(plan, model, collapse, max_nodes):
+def attach(plan: Plan, model: Model, collapse: str, max_nodes: int | None) -> None:
     """Fill in the plan's parameters, groups and owners, and collapse what `collapse` says."""
     if collapse not in ("auto", "none", "neurons", "layers"):
         raise ValueError(
@@ -217,7 +237,8 @@ def attach(plan, model, collapse, max_nodes):
             for v, t in traced.items()
         }
     used = set()
-    for g in plan.owner.values():
+    for innermost_group in plan.owner.values():
+        g: Group | None = innermost_group
         while g is not None and g not in used:
             used.add(g)
             g = g.parent
@@ -235,7 +256,7 @@ def attach(plan, model, collapse, max_nodes):
             plan.collapsed = set(level)
 
 
-def containers(plan, html_like=True) -> dict:
+def containers(plan: Plan, html_like: bool = True) -> Boxes:
     """{Group: its cluster Digraph} for every group that is drawn expanded."""
     boxes = {}
     for group in plan.groups:
@@ -258,7 +279,7 @@ def _lineage(group):
 MAX_LISTED = 6  # outputs listed in a collapsed module's box; the rest are counted
 
 
-def collapsed_members(plan) -> dict:
+def collapsed_members(plan: Plan) -> dict[Group, list[Value]]:
     """{collapsed Group: the Values drawn inside it, in order}, for groups that hold any."""
     members: dict = {group: [] for group in plan.collapsed}
     for node in plan.order:
@@ -268,7 +289,7 @@ def collapsed_members(plan) -> dict:
     return {group: nodes for group, nodes in members.items() if nodes}
 
 
-def outputs_of(plan, nodes) -> list:
+def outputs_of(plan: Plan, nodes: list[Value]) -> list[Value]:
     """The Values of `nodes` that the rest of the graph uses (or that are outputs)."""
     inside = set(nodes)
     outputs = [v for v in nodes if v in set(plan.roots)]
@@ -276,7 +297,7 @@ def outputs_of(plan, nodes) -> list:
     return list(dict.fromkeys(outputs))
 
 
-def collapsed_rows(plan, group, nodes, painter) -> list:
+def collapsed_rows(plan: Plan, group: Group, nodes: list[Value], painter: Any) -> list[Row]:
     """The rows of a collapsed module's box: its path, what it holds, its outputs' numbers."""
     ops = sum(1 for v in nodes if not v.is_leaf)
     params = sum(1 for v in nodes if v in plan.params)
@@ -298,7 +319,10 @@ def collapsed_rows(plan, group, nodes, painter) -> list:
     return rows
 
 
-def draw_collapsed(plan, g, boxes, source_id, painter, lab, id_prefix=""):
+def draw_collapsed(
+    plan: Plan, g: Any, boxes: Boxes, source_id: Callable[[Value, str], str],
+    painter: Any, lab: Callable[[list[Row]], str], id_prefix: str = "",
+) -> None:
     """One node per collapsed group, with the edges from outside into it."""
     for group, nodes in collapsed_members(plan).items():
         inside = set(nodes)
@@ -314,7 +338,7 @@ def draw_collapsed(plan, g, boxes, source_id, painter, lab, id_prefix=""):
                     g.edge(src, group.node_id, style="dashed" if src == "more" else "solid")
 
 
-def assemble(plan, g, boxes):
+def assemble(plan: Plan, g: Any, boxes: Boxes) -> None:
     """Put each expanded cluster inside its parent's, the outermost ones into `g`."""
     for group in sorted(boxes, key=lambda grp: -grp.depth):
         parent = boxes.get(group.parent)

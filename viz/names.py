@@ -12,7 +12,7 @@ import operator
 import re
 from collections.abc import Callable
 
-from autograd import ops
+from autograd import Value, ops
 from autograd.symbolic import Symbol, as_symbol
 
 from .style import fmt
@@ -25,11 +25,13 @@ _INFIX: dict[str, Callable[..., Symbol]] = {
 }
 
 
-def expression(node, symbols) -> Symbol:
+def expression(node: Value, symbols: dict[Value, Symbol]) -> Symbol:
     """How `node` was computed, in its inputs' names: "x1·w1", "tanh(n)", "x²"."""
     op = node.grad_fn
+    assert op is not None, "a leaf has no expression, only its name"
     args = [symbols[p] for p in node.parents]
     if op.param_name:
+        assert node.param is not None  # an op with a parameter records it
         args.append(as_symbol(node.param))
     if op.key in _INFIX:
         return _INFIX[op.key](*args)
@@ -39,7 +41,7 @@ def expression(node, symbols) -> Symbol:
     return Symbol(f"{op.method}({inside})")
 
 
-def short_names(order) -> dict:
+def short_names(order: list[Value]) -> dict[Value, str]:
     """{Value: its name} for every Value in `order` (inputs before results).
 
     An input left out of `order` (a diagram drawing only the part nearest the output) is
@@ -47,7 +49,7 @@ def short_names(order) -> dict:
     """
     symbols, generated = {}, 0
 
-    def new_name():
+    def new_name() -> Symbol:
         nonlocal generated
         generated += 1
         return Symbol(f"t{generated}")
@@ -68,7 +70,7 @@ def short_names(order) -> dict:
     return {node: symbol.text for node, symbol in symbols.items()}
 
 
-def in_formula(name) -> str:
+def in_formula(name: str) -> str:
     """A name as it sits inside a formula: parenthesised unless it is one word, one number
     or one call (``log(b1)``)."""
     word = name.replace(".", "").replace("_", "").replace("[", "").replace("]", "")

@@ -14,13 +14,21 @@ series also differs by line style or marker, so the plots read in print.
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograd import Value, grad, no_grad, ops
 from autograd.files import write_atomic
 
 from .render import image_format
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 BLUE, ORANGE, VERMILLION, GREEN, PURPLE = "#0072b2", "#e69f00", "#d55e00", "#009e73", "#cc79a7"
 CLASS_STYLES = [(BLUE, "o"), (ORANGE, "s"), (GREEN, "^"), (PURPLE, "D"), (VERMILLION, "v")]
@@ -56,7 +64,10 @@ def _activation(fn):
     return fn, method, op.describe(0.01 if op.param_name else None)
 
 
-def plot_activation(fn="tanh", x_range=(-4.0, 4.0), points=401, ax=None):
+def plot_activation(
+    fn: str | Callable[[Value], Value] = "tanh", x_range: tuple[float, float] = (-4.0, 4.0),
+    points: int = 401, ax: Axes | None = None,
+) -> Figure:
     """`fn` and its derivative over `x_range`, both from the engine (the derivative by
     back-propagation). Points outside the function's domain are left out."""
     lo, hi = map(float, x_range)
@@ -96,7 +107,9 @@ def _series(history):
     return {"loss": values}
 
 
-def plot_history(history, ax=None, log_scale=False):
+def plot_history(
+    history: Mapping[str, Sequence[float]] | Any, ax: Axes | None = None, log_scale: bool = False
+) -> Figure:
     """Loss curves per epoch from nn's training history (a dict of lists, a Trainer, or a
     plain list of losses); accuracies, when there, go on a second axis."""
     series = _series(history)
@@ -159,7 +172,9 @@ def _score(model, point):
     return out.data if isinstance(out, Value) else float(out)
 
 
-def decision_grid(model, X, resolution=60, margin=0.5):
+def decision_grid(
+    model: Callable[[list[float]], Any], X: ArrayLike, resolution: int = 60, margin: float = 0.5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xx, yy, scores) of `model` over a grid around the 2-D points X, computed under
     no_grad; scores has one more axis when the model has several outputs."""
     X = np.asarray(X, dtype=float)
@@ -173,7 +188,10 @@ def decision_grid(model, X, resolution=60, margin=0.5):
     return xx, yy, scores.reshape(*xx.shape, *scores.shape[1:])
 
 
-def plot_decision_boundary(model, X, y, ax=None, resolution=60, threshold=0.0, margin=0.5):
+def plot_decision_boundary(
+    model: Callable[[list[float]], Any], X: ArrayLike, y: ArrayLike, ax: Axes | None = None,
+    resolution: int = 60, threshold: float = 0.0, margin: float = 0.5,
+) -> Figure:
     """The regions a 2-D classifier assigns, with the data on top.
 
     One output: class 1 where the output is above `threshold` (0 for scores and ±1
@@ -188,7 +206,7 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=60, threshold=0.0, m
     fig, ax = _axes(ax, size=(5.5, 5.0))
     if scores.ndim == 3:
         regions = scores.argmax(axis=-1)
-        levels = np.arange(scores.shape[-1] + 1) - 0.5
+        levels: np.ndarray | list[float] = np.arange(scores.shape[-1] + 1) - 0.5
     else:
         regions = (scores > threshold).astype(int)
         levels = [-0.5, 0.5, 1.5]
@@ -219,7 +237,10 @@ def _range(r, name):
     return lo, hi
 
 
-def surface_grid(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), resolution=100):
+def surface_grid(
+    fn: Callable[[Value, Value], Value], x_range: tuple[float, float] = (-2.0, 2.0),
+    y_range: tuple[float, float] = (-2.0, 2.0), resolution: int = 100,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xx, yy, zz): ``fn(x, y)`` over a grid, each call on two Values under no_grad.
 
     Points where `fn` is undefined (log of a negative number, say) or overflows are nan.
@@ -242,8 +263,12 @@ def surface_grid(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), resolution=100):
 PATH_STYLES = [(BLUE, "-"), (VERMILLION, "--"), (GREEN, "-."), (PURPLE, ":"), (ORANGE, "-")]
 
 
-def plot_loss_surface(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), paths=None, minimum=None,
-                      levels=20, log_scale=False, resolution=100, ax=None):
+def plot_loss_surface(
+    fn: Callable[[Value, Value], Value], x_range: tuple[float, float] = (-2.0, 2.0),
+    y_range: tuple[float, float] = (-2.0, 2.0),
+    paths: Mapping[str, ArrayLike] | None = None, minimum: tuple[float, float] | None = None,
+    levels: int = 20, log_scale: bool = False, resolution: int = 100, ax: Axes | None = None,
+) -> Figure:
     """Contours of a loss of two parameters, ``fn(x, y)`` on Values, with optimizer paths.
 
     ``paths`` maps a label to the points an optimizer visited, a sequence of (x, y) pairs
@@ -267,7 +292,7 @@ def plot_loss_surface(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), paths=None, 
         if positive.size == 0:
             raise ValueError("log_scale needs a surface with positive values")
         lo, hi = positive.min(), positive.max()
-        level_values = np.geomspace(lo, hi if hi > lo else lo * 10, int(levels))
+        level_values: np.ndarray | int = np.geomspace(lo, hi if hi > lo else lo * 10, int(levels))
     else:
         level_values = int(levels)
     fig, ax = _axes(ax, size=(6.0, 4.5))
@@ -291,7 +316,7 @@ def plot_loss_surface(fn, x_range=(-2.0, 2.0), y_range=(-2.0, 2.0), paths=None, 
     return fig
 
 
-def save_figure(fig, path, dpi=120) -> str:
+def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 120) -> str:
     """Write a figure to .png, .svg or .pdf (by suffix) atomically; returns the path."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format=image_format(path), dpi=dpi)

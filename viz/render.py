@@ -11,10 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
+from autograd import Value
 from autograd.files import write_atomic
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
@@ -35,7 +38,7 @@ class RenderTimeout(TimeoutError):
     """Graphviz took longer than the time limit to lay out a diagram."""
 
 
-def image_format(path) -> str:
+def image_format(path: str | os.PathLike[str]) -> str:
     """"svg", "png" or "pdf" from the suffix of `path`; anything else is a ValueError."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
@@ -104,7 +107,7 @@ def _run_dot(source: str, fmt: str, timeout) -> bytes | None:
     return done.stdout
 
 
-def pipe(diagram, fmt: str) -> bytes:
+def pipe(diagram: Any, fmt: str) -> bytes:
     """`diagram` (a graphviz graph) rendered as `fmt` ("svg", "png" or "pdf").
 
     Graphviz gets `TIMEOUT` seconds, then the call raises RenderTimeout saying how to draw
@@ -130,12 +133,15 @@ def pipe(diagram, fmt: str) -> bytes:
     )
 
 
-def svg(diagram) -> str:
+def svg(diagram: Any) -> str:
     """The diagram as SVG text (dot, else the WebAssembly build)."""
     return pipe(diagram, "svg").decode("utf-8")
 
 
-def render(root, path, mode="both", **options) -> str:
+def render(
+    root: Value | Iterable[Value] | Any, path: str | os.PathLike[str], mode: str = "both",
+    **options: Any,
+) -> str:
     """Draw `root` (a Value, a list of Values, or a graph from draw_dot) and write it to `path`.
 
     The format comes from the suffix: .svg, .png or .pdf. `options` go to `draw_dot`

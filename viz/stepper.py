@@ -20,14 +20,18 @@ so a 2-16-16-1 network can be walked, opened where the learner chooses.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from autograd import Value, topological_order
 
 from . import graph as _graph
 from . import modules as _modules
 from .dot import (
+    Graph,
     Painter,
     build,
     edge_formula,
@@ -51,7 +55,7 @@ class Step:
 
     index: int  # 0 .. 2N-1
     phase: str  # "forward" or "backward"
-    node: Value
+    node: Value | _modules.Group  # a Value, or a collapsed module (one step for all of it)
     caption: str
 
 
@@ -70,8 +74,10 @@ class Stepper:
     walk with that module opened one level.
     """
 
-    def __init__(self, root, *, params=(), model=None, collapse="none", expand=(),
-                 max_nodes=150, legend=True):
+    def __init__(self, root: Value, *, params: Value | Iterable[Value] = (),
+                 model: _modules.Model | None = None, collapse: str = "none",
+                 expand: Iterable[str] = (), max_nodes: int = 150,
+                 legend: bool = True) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value, got {type(root).__name__}: {root!r}")
         order = topological_order(root)
@@ -97,7 +103,7 @@ class Stepper:
         self.names = short_names(order)
         self.ghosted = ghosted(self.plan)
         self._locals = {v: _graph.local_gradients(v) for v in order}
-        self._uses = {}
+        self._uses: dict[Value, int] = {}
         for node in order:
             for parent in node.parents:
                 self._uses[parent] = self._uses.get(parent, 0) + 1
@@ -105,17 +111,17 @@ class Stepper:
         self._history = self._walk()
         self.steps = self._captions()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.steps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Stepper({len(self.order)} values, {len(self)} steps)"
 
-    def modules(self) -> list:
+    def modules(self) -> list[str]:
         """The paths of the modules drawn collapsed, which `drill` can open."""
         return [unit.path for unit in self.units if isinstance(unit, _modules.Group)]
 
-    def drill(self, path) -> Stepper:
+    def drill(self, path: str) -> Stepper:
         """The same walk with the module at `path` opened one level (its neurons, or its ops)."""
         if path not in self.modules():
             raise ValueError(f"no collapsed module {path!r} here; these can be opened: "
@@ -144,7 +150,7 @@ class Stepper:
             history.append((dict(grads), {k: list(v) for k, v in terms.items()}, touched))
         return history
 
-    def gradients(self) -> dict:
+    def gradients(self) -> dict[Value, float]:
         """{Value: d(root)/d(Value)} at the end of the walk."""
         return dict(self._history[-1][0])
 
@@ -242,13 +248,13 @@ class Stepper:
         painter = Painter("both")
         return legend_rows(self.plan, painter, self.ghosted, stepping=True)
 
-    def graph(self, i=0, id_prefix=""):
+    def graph(self, i: int = 0, id_prefix: str = "") -> Graph:
         """The graphviz.Digraph of frame `i` (the state after step i)."""
         i = self._check(i)
         return build(self.plan, _FramePainter(self, i), name=f"step{i}", legend=self.legend,
                      names=self.names, id_prefix=id_prefix, legend_rows=self._legend())
 
-    def state(self, i) -> dict:
+    def state(self, i: int) -> dict[str, Any]:
         """{element id: (class, ((text, tone), ...))} of every changing element at frame i.
 
         Classes: "current" (the step's node or module, its op and edges), "passed" (a node
@@ -280,7 +286,7 @@ class Stepper:
                 state[edge_id(n, k)] = (edge, _texts(edge_rows(node, k, self.names, painter)))
         return state
 
-    def frames(self) -> list:
+    def frames(self) -> list[dict[str, Any]]:
         """Frame 0's whole state, then for each later frame only what changed."""
         frames: list = []
         before: dict = {}
@@ -290,7 +296,7 @@ class Stepper:
             before = now
         return frames
 
-    def focus(self, i) -> str:
+    def focus(self, i: int) -> str:
         """The element id of frame i's current node (or module)."""
         unit = self.steps[self._check(i)].node
         if isinstance(unit, _modules.Group):
@@ -303,16 +309,18 @@ class Stepper:
 
         return svg(self.graph(0))
 
-    def svg(self, i) -> str:
+    def svg(self, i: int) -> str:
         """Frame `i` as SVG: the one layout with frame i's texts and classes."""
         from .frames import apply_state, with_style
 
         return with_style(apply_state(self._base_svg, self.state(i)))
 
-    def svgs(self) -> list:
+    def svgs(self) -> list[str]:
         return [self.svg(i) for i in range(len(self))]
 
-    def to_html(self, path=None, title=None):
+    def to_html(
+        self, path: str | os.PathLike[str] | None = None, title: str | None = None
+    ) -> str:
         """The whole walk as one self-contained HTML page; written to `path` if given."""
         from .html_export import stepper_html, write_html
 
@@ -320,14 +328,14 @@ class Stepper:
             return stepper_html(self, title=title)
         return write_html(self, path, title=title)
 
-    def widget(self):
+    def widget(self) -> Any:
         """Previous/next/play controls, a slider and a graph that follows the current node,
         for Jupyter (needs ipywidgets)."""
         from .widgets import stepper_widget
 
         return stepper_widget(self)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> Any:
         try:
             return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
         except ImportError:

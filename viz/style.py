@@ -18,7 +18,8 @@ gradient still collecting terms), "final" (black), and edge formulas are dark gr
 """
 
 import html
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple, SupportsFloat
 
 import graphviz
 
@@ -52,7 +53,7 @@ TONES = {"pending": "#8a8a8a", "partial": "#b35900", "final": "#111111", "formul
 MAX_LABEL = 40  # characters of a user label shown in a node
 
 
-def fmt(x) -> str:
+def fmt(x: SupportsFloat | None) -> str:
     """A number as a diagram shows it: 4 significant digits."""
     if x is None:
         return "?"
@@ -60,14 +61,14 @@ def fmt(x) -> str:
     return "0" if s == "-0" else s
 
 
-def clean(s, limit=MAX_LABEL) -> str:
+def clean(s: object, limit: int = MAX_LABEL) -> str:
     """Text as a diagram shows it: unprintable characters (controls, which XML cannot carry)
     written as escapes, and anything longer than `limit` cut with an ellipsis."""
     s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(s))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def text(s, limit=MAX_LABEL) -> str:
+def text(s: object, limit: int = MAX_LABEL) -> str:
     """User text made safe for an HTML-like Graphviz label: shown as-is, never as markup.
 
     Backslashes too: Graphviz expands \\N, \\G and friends even inside HTML-like labels (and
@@ -87,7 +88,7 @@ class Row(NamedTuple):
     swatch: str | None = None  # a key of KIND_ATTRS: the row starts with a sample of that kind
 
 
-def label(rows, html_like=True):
+def label(rows: Iterable[Row], html_like: bool = True) -> str:
     """A Graphviz label of these rows.
 
     HTML-like (a table, with colours, bold and fixed cell sizes) by default. Plain labels

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from typing import Any
 
-from autograd import topological_order
+from autograd import Value, topological_order
 
 from . import graph as _graph
 from .dot import draw_dot
@@ -21,7 +22,7 @@ LIMIT = 300  # Graphviz nodes drawn whole in a notebook
 PREVIEW = 40  # nodes in the preview of a bigger graph
 
 
-def describe(root) -> dict:
+def describe(root: Value) -> dict[str, Any]:
     """What `root`'s graph is made of: counts of values, ops by name, leaves and depth."""
     order = topological_order(root)
     depth: dict = {}
@@ -30,7 +31,7 @@ def describe(root) -> dict:
     leaves = [v for v in order if v.is_leaf]
     return {
         "values": len(order),
-        "ops": Counter(v.grad_fn.name for v in order if not v.is_leaf),
+        "ops": Counter(v.op for v in order if not v.is_leaf),
         "leaves": len(leaves),
         "parameters": len(_graph.found_params(order)),
         "depth": depth[root],
@@ -38,7 +39,7 @@ def describe(root) -> dict:
     }
 
 
-def text_summary(root, facts) -> str:
+def text_summary(root: Value, facts: dict[str, Any]) -> str:
     ops = ", ".join(f"{name} ×{count:,}" for name, count in facts["ops"].most_common())
     return (
         f"Value(data={fmt(root.data)}, grad={fmt(root.grad)}): a graph of {facts['values']:,} "
@@ -47,7 +48,7 @@ def text_summary(root, facts) -> str:
     )
 
 
-def mimebundle(root, include=None, exclude=None) -> dict:
+def mimebundle(root: Value, include: object = None, exclude: object = None) -> dict[str, Any]:
     """The Jupyter display of a Value: its graph, or a summary with a preview if too big."""
     facts = describe(root)
     if facts["drawn"] <= LIMIT:

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING, Any
 
 from .frames import apply_state, element_boxes, with_style
 from .html_export import inline_svg
+
+if TYPE_CHECKING:
+    from .stepper import Stepper
 
 VIEW = (960, 420)  # points: the window onto a big graph
 
@@ -29,7 +33,7 @@ def _ipywidgets():
     return ipywidgets
 
 
-def framed(svg_text: str, box, whole: bool) -> str:
+def framed(svg_text: str, box: tuple[float, float, float, float] | None, whole: bool) -> str:
     """The SVG through a VIEW-sized window centred on `box` (shown at most at full size, and
     narrower when the output area is), or, if `whole` or when the drawing fits, all of it."""
     found = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg_text)
@@ -54,7 +58,7 @@ def _resize(svg_text, view_box, size):
     return svg_text.replace("<svg", f"<svg {size}", 1)
 
 
-def stepper_widget(stepper, interval=900):
+def stepper_widget(stepper: Stepper, interval: int = 900) -> Any:
     """A VBox of controls for `stepper` (a viz.Stepper); `interval` is ms per step in play.
 
     With collapsed modules, an "open" menu drills into one (`Stepper.drill`) and "back"
