@@ -1,7 +1,8 @@
 # Two commands do everything: `make demo` and `make test`. Both set up what they need
 # (a virtual environment in .venv, Graphviz's dot; the demo only the package and its viz
 # extra, the tests also the test tools, the docs tools and PyTorch) and are quick when that
-# is already done. `make check` is the fast loop while editing.
+# is already done. `make check` is the fast loop while editing. Both lint first: ruff, then
+# mypy (configured in pyproject.toml: strict for autograd, the public API for nn and viz).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -63,14 +64,15 @@ demo: $(RUNTIME) check-dot
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
-# Everything: ruff, then every test. CI (.ci/run) runs this.
+# Everything: ruff and mypy, then every test. CI (.ci/run) runs this.
 test: setup check-chromium lint
 	$(PY) -m pytest
 
-# The fast loop: ruff, then every test not marked slow (pyproject's markers). It skips the
-# notebooks, the README's training example, the training runs (micrograd's demo, viz's
-# demo), the headless-browser tests and the million-node chains; `make test` runs them.
+# The fast loop: ruff and mypy, then every test not marked slow (pyproject's markers). It
+# skips the notebooks, the README's training example, the training runs (micrograd's demo,
+# viz's demo), the headless-browser tests and the million-node chains; `make test` runs them.
 check: setup lint
 	$(PY) -m pytest -m "not slow"
 
@@ -90,4 +92,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info site
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info site
