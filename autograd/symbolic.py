@@ -31,7 +31,9 @@ class Symbol:
 
     __slots__ = ("text", "strength", "number")
 
-    def __init__(self, text: str, strength: int = _ATOM, number: float | None = None):
+    def __init__(
+        self, text: str, strength: int = _ATOM, number: float | None = None
+    ) -> None:
         self.text = text
         self.strength = strength
         self.number = number  # the value when the expression is a known number
