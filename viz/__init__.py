@@ -10,6 +10,8 @@ Needs only autograd and graphviz; plots need matplotlib and the Jupyter controls
 ipywidgets (`pip install 'chainrule[viz]'`), both imported only when used.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from autograd import __version__ as __version__
 
 from .dot import MODES, Graph, draw_dot
@@ -29,7 +31,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+if TYPE_CHECKING:  # what __getattr__ imports on first use, for type checkers
+    from .plots import plot_activation as plot_activation
+    from .plots import plot_decision_boundary as plot_decision_boundary
+    from .plots import plot_history as plot_history
+    from .plots import plot_loss as plot_loss
+    from .plots import plot_loss_surface as plot_loss_surface
+    from .plots import save_figure as save_figure
+    from .widgets import stepper_widget as stepper_widget
+
+
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
