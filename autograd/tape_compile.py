@@ -180,8 +180,6 @@ class Program:
                             if all(self.slot[n] < self.n_leaves for n in raw.nodes())]
         self.signature = (self.leaf_roles, tuple(self.descriptions), tuple(self.outputs),
                           shapes, tuple(g.describe(self.slot) for g in guards))
-        self.structure = (tuple(r if r.kind != "const" else "const" for r in self.leaf_roles),
-                          *self.signature[1:])  # the signature but the constants' values
 
     # --- layout ---------------------------------------------------------------------------
 

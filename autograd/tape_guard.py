@@ -335,24 +335,28 @@ def _with_slots(expr, slot):
     return (expr[0], *(_with_slots(e, slot) for e in expr[1:]))
 
 
-def evaluate(expr, V):
-    """An expression with slots (see `Guard.describe`) over the rows of V, one per example."""
+def evaluate(expr, values):
+    """An expression with slots (see `Guard.describe`) over the rows of `values` (a column
+    per example)."""
     kind = expr[0]
     if kind == "slot":
-        return V[expr[1]]
+        return values[expr[1]]
     if kind == "const":
         return expr[1]
     if kind == "neg":
-        return -evaluate(expr[1], V)
+        return -evaluate(expr[1], values)
     if kind == "abs":
-        return np.abs(evaluate(expr[1], V))
+        return np.abs(evaluate(expr[1], values))
     if kind == "max":
-        return functools.reduce(np.maximum, [evaluate(e, V) for e in expr[1:]])
-    return _ARITHMETIC[kind](evaluate(expr[1], V), evaluate(expr[2], V))
+        return functools.reduce(np.maximum, [evaluate(e, values) for e in expr[1:]])
+    return _ARITHMETIC[kind](evaluate(expr[1], values), evaluate(expr[2], values))
 
 
 @dataclass(frozen=True)
 class CompiledGuard:
+    """A Guard as a program checks it: its nodes are slots (rows of the replay's values);
+    `exact` when both sides are leaves, so no margin is needed."""
+
     left: tuple
     symbol: str
     right: tuple
@@ -361,15 +365,15 @@ class CompiledGuard:
     line: str
 
 
-def route(guards, V, width):
+def route(guards, values, width):
     """Per example: follows the program (all guards hold), leaves it, or is too close to a
     threshold to tell (then the eager engine takes it). Returns (follows, eager) masks."""
     undecided = np.ones(width, dtype=bool)
     eager = np.zeros(width, dtype=bool)
     with np.errstate(all="ignore"):
         for g in guards:
-            a = np.broadcast_to(evaluate(g.left, V), (width,))
-            b = np.broadcast_to(evaluate(g.right, V), (width,))
+            a = np.broadcast_to(evaluate(g.left, values), (width,))
+            b = np.broadcast_to(evaluate(g.right, values), (width,))
             holds = _COMPARE[g.symbol](a, b) == g.outcome
             unsure = ~(np.isfinite(a) & np.isfinite(b))
             if not g.exact:

@@ -141,8 +141,8 @@ def test_data_dependent_functions_match_eager_or_raise(program, seed, size):
 
 
 @pytest.mark.slow
-@settings(max_examples=6000, deadline=None, suppress_health_check=list(HealthCheck))
-@given(program=steps, seed=st.integers(0, 2**16), size=st.integers(1, 200))
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(program=steps, seed=st.integers(0, 2**16), size=st.integers(1, 80))
 def test_data_dependent_functions_match_eager_or_raise_many(program, seed, size):
     check(program, seed, size, batches=3)
 
