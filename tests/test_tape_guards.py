@@ -134,7 +134,7 @@ def check(program, seed, size, batches):
         X, y = rng.uniform(-2, 2, (size, 2)), rng.uniform(-2, 2, size)
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=800, deadline=None, suppress_health_check=list(HealthCheck))
 @given(program=steps, seed=st.integers(0, 2**16), size=st.integers(1, 40))
 def test_data_dependent_functions_match_eager_or_raise(program, seed, size):
     check(program, seed, size, batches=2)
