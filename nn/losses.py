@@ -125,9 +125,24 @@ def l1_loss(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
     return _reduce([abs(x - t) for x, t in zip(xs, ts)], dims, reduction)
 
 
+def _smallest_above_floor() -> float:
+    """The smallest p whose log is above _LOG_FLOOR: comparing p with it decides as
+    ``log(p) > _LOG_FLOOR`` does, without calling math.log on a Value's number (which the
+    tape could not follow)."""
+    p = math.exp(_LOG_FLOOR)
+    while math.log(p) <= _LOG_FLOOR:
+        p = math.nextafter(p, math.inf)
+    while math.log(math.nextafter(p, 0.0)) > _LOG_FLOOR:
+        p = math.nextafter(p, 0.0)
+    return p
+
+
+_ABOVE_FLOOR = _smallest_above_floor()
+
+
 def _clamped_log(p: Value) -> Value:
     # log(p) floored at -100 as PyTorch does: beyond it the term is a constant.
-    if p.data > 0.0 and math.log(p.data) > _LOG_FLOOR:
+    if p.data >= _ABOVE_FLOOR:
         return p.log()
     return Value(_LOG_FLOOR)
 

@@ -319,3 +319,30 @@ def test_ctrl_c_from_fit_carries_the_history_and_skips_on_train_end():
     assert set(history) == {"loss", "accuracy", "lr"}
     assert all(len(v) == 4 for v in history.values())  # epochs 0-3 were recorded
     assert not cb.ended
+
+
+def test_binary_cross_entropy_on_probabilities_trains_the_same_on_the_tape():
+    """Its floor at log(p) = -100 is a decision on p's number, which the tape follows; it
+    used math.log(p.data), which the tape refuses."""
+    X, y = data.make_moons(24, noise=0.1, seed=1)
+
+    def run(backend):
+        model = MLP(2, [4, 1], activation="tanh", seed=0)
+
+        def probability_loss(outputs, targets):
+            return losses.binary_cross_entropy(
+                [o.sigmoid() for o in outputs] if isinstance(outputs, list) else
+                outputs.sigmoid(), targets)
+
+        fit(model, X, y, loss=probability_loss, optimizer=optim.SGD(model.parameters(), lr=0.5),
+            epochs=3, backend=backend, metric=None, quiet=True)
+        return [p.data for p in model.parameters()]
+
+    assert np.allclose(run("tape"), run("eager"), rtol=1e-9, atol=1e-12)
+    # at the floor the term is the constant 100 in both (PyTorch's clamp), with no gradient
+    from autograd import Value
+
+    p = Value(1e-50)
+    loss = losses.binary_cross_entropy(p, 1.0)
+    loss.backward()
+    assert loss.data == 100.0 and p.grad == 0.0
