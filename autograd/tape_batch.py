@@ -159,7 +159,7 @@ def values_like(array, made, make=Value):
 
 
 def as_batch(batch, example, static):
-    """The batch as `_Examples`: its numbers in one matrix, its static values per example."""
+    """The batch as `Examples`: its numbers in one matrix, its static values per example."""
     if len(batch) != len(example):
         raise TypeError(
             f"the tape was traced with {len(example)} argument(s) per example, "
