@@ -293,7 +293,7 @@ class _Builder:
         if group is not None:
             return group.node_id
         if parent not in self.plan.index:
-            return "more"
+            return _graph.LEFT_OUT
         i = self.plan.index[parent]
         if parent in self.ghosted and isinstance(user, int):
             return ghost_id(i, user)
@@ -313,7 +313,7 @@ class _Builder:
         _modules.draw_collapsed(self.plan, g, boxes, self.source_id, self.painter, self.label,
                                 self.prefix)
         if self.plan.hidden:
-            g.node("more", self.label([
+            g.node(_graph.LEFT_OUT, self.label([
                 Row(f"⋯ {self.plan.hidden:,} earlier values ({self.plan.hidden_ops:,} ops) "
                     "not drawn", bold=True),
                 Row("draw_dot(..., max_nodes=None) draws them all"),
@@ -341,11 +341,11 @@ class _Builder:
 
     def draw_input_edge(self, node, i, k, parent, g):
         source = self.source_id(parent, i)
-        if source == "more" or self.plan.shown_as(parent) is not None:
+        if source == _graph.LEFT_OUT or self.plan.shown_as(parent) is not None:
             # into a collapsed module or the "not drawn" note: one plain edge per op
             if (source, i) not in self.collapsed_edges:
                 self.collapsed_edges.add((source, i))
-                g.edge(source, op_id(i), style="dashed" if source == "more" else "solid")
+                g.edge(source, op_id(i), style="dashed" if source == _graph.LEFT_OUT else "solid")
             return
         rows = edge_rows(node, k, self.names, self.painter)
         extra = {"label": self.label(rows)} if rows else {}

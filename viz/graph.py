@@ -16,6 +16,8 @@ Roots: TypeAlias = "Value | Iterable[Value]"
 """What a diagram draws: one output Value, or several (an MLP's outputs)."""
 
 
+LEFT_OUT = "more"  # the id of the note that stands for the Values a diagram leaves out
+
 def as_roots(root: Roots) -> list[Value]:
     """`root` as a list of output Values: one Value, or an iterable of them (an MLP's outputs)."""
     if isinstance(root, Value):

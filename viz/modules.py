@@ -32,6 +32,7 @@ from autograd import Value
 if TYPE_CHECKING:
     from .graph import Plan
 
+from .graph import LEFT_OUT
 from .style import KIND_ATTRS, Row, fmt, label
 
 
@@ -335,7 +336,7 @@ def draw_collapsed(
                 src = source_id(p, group.node_id)
                 if p not in inside and (src, group.node_id) not in done:
                     done.add((src, group.node_id))
-                    g.edge(src, group.node_id, style="dashed" if src == "more" else "solid")
+                    g.edge(src, group.node_id, style="dashed" if src == LEFT_OUT else "solid")
 
 
 def assemble(plan: Plan, g: Any, boxes: Boxes) -> None:
