@@ -78,3 +78,26 @@ def test_a_stale_output_is_caught_and_volatile_details_are_not():
         metadata={"tags": [execute.VOLATILE_TAG]})
     assert not execute.differences(nbformat.v4.new_notebook(cells=[one, timing]),
                                    nbformat.v4.new_notebook(cells=[two, retimed]))
+
+
+def _png_size(data):
+    import base64
+    import struct
+
+    header = base64.b64decode(data[:64])
+    return struct.unpack(">II", header[16:24])  # the IHDR chunk: width, height
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_titles_and_figures_are_consistent(path):
+    # One title style, '# 7 · Regularization', and every stored PNG drawn at twice the size it
+    # is shown (retina: 200 dpi for the 100 dpi figure size), so figures stay sharp.
+    notebook = nbformat.read(path, as_version=4)
+    title = notebook.cells[0].source.splitlines()[0]
+    assert re.match(rf"# {int(path.name[:2])} · \S", title), title
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                width, _ = _png_size(output["data"]["image/png"])
+                shown = output.get("metadata", {}).get("image/png", {}).get("width")
+                assert shown and width >= 1.9 * shown, (path.name, index, width, shown)
