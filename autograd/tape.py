@@ -33,12 +33,16 @@ static arguments.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeAlias, overload
+
 import numpy as np
 
 from . import tape_replay
 from .grad_mode import enable_grad
 from .tape_batch import (
     Examples,
+    Shapes,
     as_array,
     as_batch,
     as_outputs,
@@ -48,8 +52,14 @@ from .tape_batch import (
     values_like,
 )
 from .tape_compile import LeafRole, Program, difference
-from .tape_guard import TraceError, recording, traced_value
+from .tape_guard import Guard, TraceError, recording, traced_value
 from .value import Value
+
+Params: TypeAlias = "Iterable[Value] | Callable[[], Iterable[Value]] | Any"
+"""A list of Values, a function returning one (``model.parameters``) or an object with a
+``parameters()`` method."""
+Traced: TypeAlias = "tuple[list[Value], Shapes, dict[Value, int], list[Guard]]"
+"""One traced call: its outputs, their shapes, the input leaves' positions, its guards."""
 
 __all__ = ["trace", "Tape", "TraceError"]
 
@@ -57,7 +67,11 @@ _CHECK_SAMPLE = 8  # examples the first replay of a program compares with the ea
 MAX_PROGRAMS = 64  # paths traced per static value; examples on further paths run eagerly
 
 
-def trace(fn, params, example_inputs, *, penalty=None, has_aux=False, static=(), check=True):
+def trace(
+    fn: Callable[..., Any], params: Params, example_inputs: tuple[Any, ...], *,
+    penalty: Callable[[], Value] | None = None, has_aux: bool = False,
+    static: int | Iterable[int] = (), check: bool = True,
+) -> Tape:
     """Trace ``fn(*example_inputs)``, the loss of one example, into a `Tape`.
 
     `params` are the Values the tape reads live and puts gradients into: a list, a callable
@@ -78,8 +92,11 @@ def trace(fn, params, example_inputs, *, penalty=None, has_aux=False, static=(),
 class Tape:
     """A traced per-example function, replayed over whole batches. Made by `trace`."""
 
-    def __init__(self, fn, params, example_inputs, *, penalty=None, has_aux=False, static=(),
-                 check=True):
+    def __init__(
+        self, fn: Callable[..., Any], params: Params, example_inputs: tuple[Any, ...], *,
+        penalty: Callable[[], Value] | None = None, has_aux: bool = False,
+        static: int | Iterable[int] = (), check: bool = True,
+    ) -> None:
         if not callable(fn):
             raise TypeError(f"trace(): fn must be callable, got {type(fn).__name__}")
         if penalty is not None and not callable(penalty):
@@ -98,7 +115,7 @@ class Tape:
 
     # --- tracing --------------------------------------------------------------------------
 
-    def retrace(self):
+    def retrace(self) -> None:
         """Trace `fn` again: after changing the model in a way its parameters do not show.
 
         If tracing fails the tape stays as it was.
@@ -108,14 +125,14 @@ class Tape:
             self.params = unique_params(self._fetch_params())
             self._index = {p: i for i, p in enumerate(self.params)}
             self._pdata = np.empty(len(self.params))
-            self._programs = {}  # per static value, the programs of the paths seen so far
-            self._checked = set()  # ids of the programs compared with eager
+            self._programs: dict[Hashable, list[Program]] = {}  # per static value, per path
+            self._checked: set[int] = set()  # ids of the programs compared with eager
             key = tuple(self._example[k] for k in self._static)
             dynamic = [a for k, a in enumerate(self._example) if k not in self._static]
             first = self._trace_twice(lambda: self._call_traced(dynamic, key), "fn")
             self._first = first
             self._add_program(key, first)
-            self._penalty_programs = []
+            self._penalty_programs: list[Program] = []
             if self.penalty is not None:
                 self._penalty_programs.append(
                     self._trace_twice(self._call_penalty_traced, "penalty"))
@@ -124,7 +141,7 @@ class Tape:
             self.__dict__.update(state)
             raise
 
-    def _fetch_params(self):
+    def _fetch_params(self) -> list[Value]:
         source = self._params_source
         if hasattr(source, "parameters") and callable(source.parameters):
             source = source.parameters()
@@ -132,7 +149,7 @@ class Tape:
             source = source()
         return list(source)
 
-    def _add_program(self, key, program):
+    def _add_program(self, key: Hashable, program: Program) -> None:
         if program.shapes != self._first.shapes:
             raise TraceError(
                 f"fn returns outputs of shapes {program.shapes} for static arguments "
@@ -141,11 +158,11 @@ class Tape:
         self._programs.setdefault(key, []).append(program)
         self.traces += 1
 
-    def _role(self, inputs):
+    def _role(self, inputs: dict[Value, int]) -> Callable[[Value], LeafRole]:
         """What a leaf is: a `LeafRole` of kind "param", "input" or "const"."""
         index = self._index
 
-        def role(leaf):
+        def role(leaf: Value) -> LeafRole:
             if leaf in index:
                 return LeafRole("param", index[leaf])
             if leaf in inputs:
@@ -154,16 +171,20 @@ class Tape:
 
         return role
 
-    def _arguments(self, dynamic, key, make=Value):
+    def _arguments(
+        self, dynamic: Iterable[Any], key: Iterable[Any],
+        make: Callable[[float], Value] = Value,
+    ) -> tuple[list[Any], dict[Value, int]]:
         """fn's arguments for one example: Values made by `make`, static ones as they are."""
-        made, dynamic, key = [], iter(dynamic), iter(key)
+        made: list[Value] = []
+        arrays, statics = iter(dynamic), iter(key)
         args = [
-            next(key) if k in self._static else values_like(next(dynamic), made, make)
+            next(statics) if k in self._static else values_like(next(arrays), made, make)
             for k in range(len(self._example))
         ]
         return args, {v: i for i, v in enumerate(made)}
 
-    def _call_traced(self, dynamic, key):
+    def _call_traced(self, dynamic: Iterable[Any], key: Iterable[Any]) -> Traced:
         """fn on one example, traced: (outputs, shapes, inputs, guards)."""
         args, inputs = self._arguments(dynamic, key, traced_value)
         with recording(self.params) as recorder, enable_grad():
@@ -175,25 +196,29 @@ class Tape:
         outputs, shapes = as_outputs(result, self.has_aux)
         return outputs, shapes, inputs, recorder.guards
 
-    def _call_eager(self, dynamic, key):
+    def _call_eager(
+        self, dynamic: Iterable[Any], key: Iterable[Any]
+    ) -> tuple[list[Value], Shapes]:
         """fn on one example by the eager engine: (outputs, shapes)."""
         args, _ = self._arguments(dynamic, key)
         with enable_grad():
             result = self.fn(*args)
         return as_outputs(result, self.has_aux)
 
-    def _call_penalty_traced(self):
+    def _call_penalty_traced(self) -> Traced:
+        assert self.penalty is not None
         with recording(self.params) as recorder, enable_grad():
             result = self.penalty()
         if not isinstance(result, Value):
             raise TypeError(f"trace(): penalty must return a Value, got {type(result).__name__}")
         return [result], ((), None), {}, recorder.guards
 
-    def _call_penalty_eager(self):
+    def _call_penalty_eager(self) -> tuple[list[Value], Shapes]:
+        assert self.penalty is not None
         with enable_grad():
             return [self.penalty()], ((), None)
 
-    def _trace_twice(self, call, name):
+    def _trace_twice(self, call: Callable[[], Traced], name: str) -> Program:
         # Two calls on the same example tell constants (new each call) from Values picked
         # up from outside (the same object both times), and catch randomness.
         outputs, shapes, inputs, guards = call()
@@ -218,7 +243,7 @@ class Tape:
 
     # --- replay ---------------------------------------------------------------------------
 
-    def forward(self, *batch):
+    def forward(self, *batch: Any) -> Any:
         """fn's value for every example of the batch, as an array (one row per example).
 
         With `has_aux` returns ``(losses, aux)``. Gradients are left untouched.
@@ -226,7 +251,7 @@ class Tape:
         outputs, _, _ = self._replay(batch, None)
         return self._split_outputs(outputs)
 
-    def backward(self, *batch, reduction="mean"):
+    def backward(self, *batch: Any, reduction: str = "mean") -> Any:
         """Forward and backward over the batch: returns the loss, gradients go into p.grad.
 
         The loss is the mean (or with ``reduction="sum"`` the sum) of fn over the examples,
@@ -253,19 +278,21 @@ class Tape:
         return (loss, self._split_outputs(outputs)[1]) if self.has_aux else loss
 
     @property
-    def _shapes(self):
+    def _shapes(self) -> Shapes:
         return self._first.shapes
 
-    def _split_outputs(self, outputs):
+    def _split_outputs(self, outputs: np.ndarray) -> Any:
         main, aux = self._shapes
         size = outputs.shape[1]
         n = int(np.prod(main, dtype=int))
         first = outputs[:n].T.reshape((size, *main))
-        if not self.has_aux:
+        if not self.has_aux or aux is None:
             return first
         return first, outputs[n:].T.reshape((size, *aux))
 
-    def _replay(self, batch, reduction):
+    def _replay(
+        self, batch: Sequence[Any], reduction: str | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Outputs (a row per output, a column per example), the summed gradients and the
         parameters' values they were computed at."""
         examples = as_batch(batch, self._example, self._static)
@@ -283,7 +310,9 @@ class Tape:
             grads += part_grads
         return outputs, grads, pdata
 
-    def _replay_part(self, name, part, pdata, weight):
+    def _replay_part(
+        self, name: str, part: Examples, pdata: np.ndarray, weight: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Outputs and summed gradients of some examples with one static value: each
         example is replayed by the program of its path, traced when first met, or eagerly."""
         if name == "fn":
@@ -321,7 +350,7 @@ class Tape:
             remaining = left
         return outputs, grads
 
-    def _trace_path(self, name, part, k, programs):
+    def _trace_path(self, name: str, part: Examples, k: int, programs: list[Program]) -> None:
         """A program for the path example k of `part` takes, added to `programs`."""
         if name == "fn":
             example = part.example(k)
@@ -330,14 +359,19 @@ class Tape:
         else:
             programs.append(self._trace_twice(self._call_penalty_traced, "penalty"))
 
-    def _run_eagerly(self, name, part, ks, weight, outputs, grads):
+    def _run_eagerly(
+        self, name: str, part: Examples, ks: np.ndarray, weight: float | None,
+        outputs: np.ndarray, grads: np.ndarray,
+    ) -> None:
         for k in ks:
             values, example_grads = self._eager_example(name, part, int(k), weight)
             outputs[:, k] = values
             if example_grads is not None:
                 grads += example_grads
 
-    def _eager_example(self, name, part, k, weight=None):
+    def _eager_example(
+        self, name: str, part: Examples, k: int, weight: float | None = None
+    ) -> tuple[list[float], np.ndarray | None]:
         """Example k of a part (or the penalty) by the eager engine: its outputs and, with a
         weight, its gradients x weight. Its errors name the example."""
         where = f"example {part.index[k]} of the batch" if name == "fn" else "the penalty"
@@ -358,12 +392,16 @@ class Tape:
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{where}: {error}") from error
 
-    def _redo_eagerly(self, name, part, k, weight=None):
+    def _redo_eagerly(
+        self, name: str, part: Examples, k: int, weight: float | None = None
+    ) -> np.ndarray | None:
         """For tape_replay: example k by the eager engine after the tape met a non-finite
         number; it raises its own clear error, or gives the gradients x weight."""
         return self._eager_example(name, part, k, weight)[1]
 
-    def _check_against_eager(self, name, program, part, done, pdata):
+    def _check_against_eager(
+        self, name: str, program: Program, part: Examples, done: np.ndarray, pdata: np.ndarray
+    ) -> None:
         """A new program's numbers against the eager engine's, on a few examples it took
         (a safety net: every decision fn takes on its numbers is guarded already)."""
         self._checked.add(id(program))
@@ -387,7 +425,7 @@ class Tape:
                     "follow); pass such arguments in static, or use the eager engine"
                 )
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         p = self._first
         count = sum(len(programs) for programs in self._programs.values())
         more = f" (+{count - 1} for other paths or static values)" * (count > 1)
@@ -397,7 +435,7 @@ class Tape:
         )
 
 
-def _explain_call_error(error):
+def _explain_call_error(error: Exception) -> None:
     """A TypeError or ValueError fn raised on a traced number becomes a TraceError."""
     if "<traced number" in str(error):
         raise TraceError(
@@ -413,14 +451,18 @@ def _explain_call_error(error):
         )
 
 
-def _weight(reduction, size):
+@overload
+def _weight(reduction: str, size: int) -> float: ...
+@overload
+def _weight(reduction: None, size: int) -> None: ...
+def _weight(reduction: str | None, size: int) -> float | None:
     """Each example's weight in the loss: 1/size for "mean", 1 for "sum", None for no loss."""
     if reduction is None:
         return None
     return 1.0 / size if reduction == "mean" else 1.0
 
 
-def _eager_gradients(root, params, weight=1.0):
+def _eager_gradients(root: Value, params: list[Value], weight: float = 1.0) -> np.ndarray:
     """d(root)/d(p) x weight for each param by eager backward."""
     saved = [p.grad for p in params]
     for p in params:
@@ -433,5 +475,5 @@ def _eager_gradients(root, params, weight=1.0):
             p.grad = g
 
 
-def _close(a, b):
-    return np.allclose(a, b, rtol=1e-7, atol=1e-9)
+def _close(a: Any, b: Any) -> bool:
+    return bool(np.allclose(a, b, rtol=1e-7, atol=1e-9))

@@ -7,46 +7,55 @@ and group the batch by their values.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from typing import Any, cast
+
 import numpy as np
 
-from .nested import flatten, shape
+from .nested import Nested, flatten, shape
 from .value import Value
+
+Shapes = tuple[tuple[int, ...], "tuple[int, ...] | None"]
+"""fn's result's shape, and its aux's (None without has_aux)."""
 
 
 class Examples:
     """Some examples of a batch: a row per number of an example and a column per example,
     their positions in the batch, and the values of their static arguments (`key`)."""
 
-    def __init__(self, columns, index, key, example, static_columns=None):
+    def __init__(
+        self, columns: np.ndarray, index: np.ndarray, key: tuple[Any, ...],
+        example: tuple[Any, ...], static_columns: list[tuple[Any, ...]] | None = None,
+    ) -> None:
         self.columns, self.index, self.key = columns, index, key
         self.size = columns.shape[1]
         self._example = example  # the traced example, for the shapes of dynamic arguments
         self._static_columns = static_columns  # per example, its static values
 
     @classmethod
-    def single(cls):
+    def single(cls) -> Examples:
         """One column and no inputs: what the penalty is replayed on."""
         return cls(np.empty((0, 1)), np.zeros(1, dtype=int), (), ())
 
-    def parts(self):
+    def parts(self) -> Iterator[Examples]:
         """The examples grouped by their static values."""
         if self._static_columns is None:
             yield self
             return
-        groups = {}
+        groups: dict[tuple[Any, ...], list[int]] = {}
         for j, key in enumerate(self._static_columns):
             groups.setdefault(key, []).append(j)
-        for key, js in groups.items():
-            js = np.array(js)
+        for key, positions in groups.items():
+            js = np.array(positions)
             yield Examples(self.columns[:, js], self.index[js], key, self._example)
 
-    def take(self, ks):
+    def take(self, ks: np.ndarray) -> Examples:
         """The examples at positions `ks` (an array) of these."""
         if len(ks) == self.size and (ks == np.arange(self.size)).all():
             return self
         return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
 
-    def sample(self, n):
+    def sample(self, n: int) -> Examples:
         """At most n of the examples: the first, the last and a fixed draw between them."""
         if self.size <= n:
             return self
@@ -54,7 +63,7 @@ class Examples:
         ks = np.sort(np.r_[0, self.size - 1, inner])
         return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
 
-    def example(self, k=0):
+    def example(self, k: int = 0) -> list[np.ndarray]:
         """Example k's dynamic arguments, shaped like the traced example's."""
         parts, start = [], 0
         for a in self._example:
@@ -64,8 +73,9 @@ class Examples:
         return parts
 
 
-def unique_params(params):
-    seen, unique = set(), []
+def unique_params(params: Iterable[object]) -> list[Value]:
+    seen: set[Value] = set()
+    unique: list[Value] = []
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise TypeError(f"trace(): params[{i}] is {type(p).__name__}, not a Value")
@@ -79,7 +89,7 @@ def unique_params(params):
     return unique
 
 
-def as_outputs(result, has_aux):
+def as_outputs(result: object, has_aux: bool) -> tuple[list[Value], Shapes]:
     """fn's result as (a flat list of Values, (shape of the result, shape of aux or None))."""
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):
@@ -94,8 +104,9 @@ def as_outputs(result, has_aux):
     return values, (shape, None)
 
 
-def _flatten_values(x, what):
+def _flatten_values(x: Nested, what: str) -> tuple[list[Value], tuple[int, ...]]:
     """x's Values in row order and x's shape; x must be a Value or a nest of Values."""
+    values: list[Any] | None
     try:
         dims = shape(x, f"trace(): {what}")  # a ValueError says if it is ragged
         values = flatten(x)
@@ -106,26 +117,26 @@ def _flatten_values(x, what):
             f"trace(): {what} must be a Value or a (nested) list of Values, "
             f"got {type(x).__name__}: {x!r}"
         )
-    return values, dims
+    return cast("list[Value]", values), dims  # all Values, checked above
 
 
-def as_static(static, example):
+def as_static(static: int | Iterable[int], example: object) -> frozenset[int]:
     if not isinstance(example, tuple):
         raise TypeError(
             "trace(): example_inputs must be a tuple of fn's arguments, such as (X[0], y[0]); "
             f"for a single argument write (X[0],). Got {type(example).__name__}"
         )
-    static = (static,) if isinstance(static, int) else tuple(static)
-    for k in static:
+    positions = (static,) if isinstance(static, int) else tuple(static)
+    for k in positions:
         if not isinstance(k, int) or not 0 <= k < len(example):
             raise ValueError(
-                f"trace(): static={static!r} must list argument positions of fn, "
+                f"trace(): static={positions!r} must list argument positions of fn, "
                 f"0 to {len(example) - 1}"
             )
-    return frozenset(static)
+    return frozenset(positions)
 
 
-def as_array(arg, k):
+def as_array(arg: object, k: int) -> np.ndarray:
     a = np.asarray(arg)
     if a.dtype.kind not in "biuf":
         raise TypeError(
@@ -138,17 +149,19 @@ def as_array(arg, k):
     return a
 
 
-def hashable(x):
+def hashable(x: object) -> Hashable:
     """A static argument as plain Python numbers (nested tuples for arrays)."""
-    x = np.asarray(x).tolist()
-    return _tuples(x)
+    plain: Hashable = _tuples(np.asarray(x).tolist())
+    return plain
 
 
-def _tuples(x):
+def _tuples(x: Any) -> Any:
     return tuple(_tuples(item) for item in x) if isinstance(x, list) else x
 
 
-def values_like(array, made, make=Value):
+def values_like(
+    array: np.ndarray, made: list[Value], make: Callable[[float], Value] = Value
+) -> Nested:
     """Values in the shape of `array` (a Value, or nested lists), appended to `made` in order;
     `make` makes each from its number."""
     if array.ndim == 0:
@@ -158,14 +171,18 @@ def values_like(array, made, make=Value):
     return [values_like(row, made, make) for row in array]
 
 
-def as_batch(batch, example, static):
+def as_batch(
+    batch: Sequence[object], example: tuple[Any, ...], static: frozenset[int]
+) -> Examples:
     """The batch as `Examples`: its numbers in one matrix, its static values per example."""
     if len(batch) != len(example):
         raise TypeError(
             f"the tape was traced with {len(example)} argument(s) per example, "
             f"got {len(batch)} batch argument(s)"
         )
-    parts, statics, size = [], [], None
+    parts: list[np.ndarray] = []
+    statics: list[list[Any]] = []
+    size: int | None = None
     for k, (arg, ex) in enumerate(zip(batch, example)):
         a = np.asarray(arg)
         if a.dtype.kind not in "biuf":

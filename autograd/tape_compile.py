@@ -20,13 +20,20 @@ top (see `_link_edges`).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import ops
 from .backprop import topological_order
 from .tape_guard import CompiledGuard
+from .value import Value
+
+if TYPE_CHECKING:
+    from .tape_batch import Shapes
+    from .tape_guard import Guard
 
 
 @dataclass(frozen=True)
@@ -146,9 +153,12 @@ class Program:
     (`tape_guard.Guard`); `role(leaf)` says what a leaf is (a `LeafRole`).
     """
 
-    def __init__(self, outputs, shapes, role, name, guards=()):
+    def __init__(
+        self, outputs: list[Value], shapes: Shapes, role: Callable[[Value], LeafRole],
+        name: str, guards: Sequence[Guard] = (),
+    ) -> None:
         self.name, self.shapes = name, shapes
-        self.buffers = {}  # the arrays replays reuse, per batch width (see tape_replay)
+        self.buffers: dict[int, Any] = {}  # arrays replays reuse, per batch width (tape_replay)
         watched = [n for g in guards for n in g.nodes()]  # nodes whose numbers fn read
         order = topological_order(list(outputs) + watched)
         keep = set(outputs) | set(watched)
@@ -381,7 +391,7 @@ def _neurons(order, absorbed, keep, roles):
     return neurons, products
 
 
-def difference(traced, other):
+def difference(traced: Program, other: Program) -> str:
     """Where two programs differ, in words."""
     if traced.signature == other.signature:
         return "it computes other numbers than the trace (please report this as a bug)"

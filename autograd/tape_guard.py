@@ -22,7 +22,9 @@ import operator
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -55,7 +57,7 @@ _ARITHMETIC = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": ope
 
 
 class _State(threading.local):
-    recorder = None
+    recorder: Recorder | None = None
 
 
 _state = _State()
@@ -64,27 +66,27 @@ _state = _State()
 class Recorder:
     """The guards of one trace."""
 
-    def __init__(self):
-        self.guards = []
+    def __init__(self) -> None:
+        self.guards: list[Guard] = []
 
 
 class recording:
     """``with recording() as rec:`` traces in this thread; params become `Traced` meanwhile."""
 
-    def __init__(self, params=()):
+    def __init__(self, params: Iterable[Value] = ()) -> None:
         self.params = list(params)
 
-    def __enter__(self):
+    def __enter__(self) -> Recorder:
         if _state.recorder is not None:
             raise TraceError("a tape is already tracing in this thread (fn traces a tape?)")
         self.classes = [type(p) for p in self.params]
         for p in self.params:
             p.__class__ = traced_class(type(p))
-        _state.recorder = Recorder()
+        recorder = _state.recorder = Recorder()
         _start_tracing()
-        return _state.recorder
+        return recorder
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.recorder = None
         _stop_tracing()
         for p, cls in zip(self.params, self.classes):
@@ -92,7 +94,7 @@ class recording:
         return False
 
 
-def traced_value(number):
+def traced_value(number: float) -> Value:
     """A new input leaf for tracing."""
     v = Value(number)
     v.__class__ = TracedValue
@@ -302,14 +304,14 @@ class Guard:
     outcome: bool
     line: str  # where fn took it, for messages
 
-    def nodes(self):
+    def nodes(self) -> list[Value]:
         return [*_nodes(self.left), *_nodes(self.right)]
 
-    def exact(self):
+    def exact(self) -> bool:
         """Whether the tape computes both sides exactly as eager does (leaves only)."""
         return all(n._op is None for n in self.nodes()) and not _has_pow(self.left, self.right)
 
-    def describe(self, slot):
+    def describe(self, slot: dict[Value, int]) -> tuple[Any, str, Any, bool]:
         """Hashable and printable: the guard with nodes as slots."""
         return (_with_slots(self.left, slot), self.symbol, _with_slots(self.right, slot),
                 self.outcome)

@@ -16,13 +16,19 @@ Where the tape meets a non-finite number the example goes through the eager engi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import ops
 from .tape_compile import MatmulGroup, Pull
 from .tape_guard import route
+
+if TYPE_CHECKING:
+    from .tape_batch import Examples
+    from .tape_compile import Program
 
 _ARRAY = ops.ARRAY_MATH
 BUFFER_BYTES = 32 * 2**20  # a large batch is replayed in column chunks of about this size
@@ -40,7 +46,10 @@ class Replay:
     to_eager: np.ndarray
 
 
-def run(program, examples, pdata, weight, eager):
+def run(
+    program: Program, examples: Examples, pdata: np.ndarray, weight: float | None,
+    eager: Callable[..., np.ndarray | None],
+) -> Replay:
     """Replay `program` over `examples` with parameter values `pdata`.
 
     Without a `weight` there is no backward pass; with one, the examples' gradients, each
