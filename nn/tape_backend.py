@@ -19,15 +19,20 @@ show (a neuron's activation function swapped in place, a layer's settings).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autograd import Value, no_grad
 from autograd.nested import flatten, to_numpy
-from autograd.tape import TraceError, trace
+from autograd.tape import Tape, TraceError, trace
 
 from .module import Module
 from .normalization import BatchNorm
+
+if TYPE_CHECKING:
+    from .losses import LossFunction
 
 __all__ = ["TapeBackend"]
 
@@ -39,16 +44,22 @@ class TapeBackend:
 
     name = "tape"
 
-    def __init__(self):
-        self._tapes = {}
+    def __init__(self) -> None:
+        # per (model, loss, penalty, mode): (model, tape, outputs' shape, model's structure)
+        self._tapes: dict[tuple[Any, ...], tuple[Module, Tape, Any, Any]] = {}
 
-    def train_step(self, model, loss_fn, X, y, penalty=None):
+    def train_step(
+        self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
+        penalty: Callable[[Module], Value] | None = None,
+    ) -> tuple[float, np.ndarray]:
         """Like `EagerBackend.train_step`: (data loss, outputs), gradients added to ``.grad``."""
         tape, shape = self._tape(model, loss_fn, X, y, penalty)
         _, aux = tape.backward(X, y)
         return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
 
-    def evaluate(self, model, loss_fn, X, y):
+    def evaluate(
+        self, model: Module, loss_fn: LossFunction | None, X: np.ndarray, y: Any
+    ) -> tuple[float | None, np.ndarray]:
         """(loss, outputs) for the whole of X without touching gradients."""
         if loss_fn is None or y is None:
             tape, _ = self._tape(model, None, X, None, None)
