@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _install(site: Path) -> None:
     """chainrule's autograd and nn in `site`, with a RECORD as pip would write."""
     lines = []
-    for package in ("autograd", "nn"):
+    for package in ("autograd", "nn", "viz"):
         shutil.copytree(ROOT / package, site / package,
                         ignore=shutil.ignore_patterns("__pycache__"))
         lines += [f"{p.relative_to(site).as_posix()},," for p in (site / package).rglob("*")
@@ -72,11 +72,12 @@ def test_hips_files_in_the_same_folder_are_refused(site):
     assert "virtual environment" in error and "pip uninstall chainrule autograd" in error
 
 
-def test_hips_owning_the_init_is_refused_by_nn(site):
+@pytest.mark.parametrize("package", ["nn", "viz"])
+def test_hips_owning_the_init_is_refused_by_nn_and_viz(site, package):
     # HIPS installed last: its __init__.py replaced chainrule's, which never runs
     _add_hips(site / "autograd")
     (site / "autograd" / "__init__.py").write_text("from .core import *\n")
-    result = _import(site, "import nn")
+    result = _import(site, f"import {package}")
     assert "AutogradNameConflict" in result.stderr and "core.py" in result.stderr
 
 

@@ -12,6 +12,7 @@ ipywidgets (`pip install 'chainrule[viz]'`), both imported only when used.
 
 from typing import TYPE_CHECKING, Any
 
+import autograd._conflict  # noqa: F401  first: HIPS autograd may own autograd/__init__.py
 from autograd import __version__ as __version__
 
 from .dot import MODES, Graph, draw_dot
