@@ -130,7 +130,8 @@ def _pairs(model):
 
 def state_dict_names(model: Module) -> NameMap:
     """How `model.state_dict()`'s names map to ``model.to_torch().state_dict()``'s and back."""
-    forward, backward = {}, {}
+    forward: dict[str, str] = {}
+    backward: dict[str, list[str]] = {}
     for ck, tk, row in _pairs(model):
         forward[ck] = tk if row is None else f"{tk}[{row}]"
         backward.setdefault(tk, []).append(ck)
@@ -197,15 +198,16 @@ def load_torch_state_dict(model: Module, state: dict, strict: bool = True) -> Lo
         item = tensor[row] if row is not None else tensor
         ours[ck] = item.tolist() if hasattr(item, "tolist") else item
     if strict and (missing or unexpected):
-        raise ValueError(
-            "load_torch_state_dict: nothing was loaded, because "
-            + "; ".join(filter(None, [
-                missing and "these chainrule entries have no torch value: " + ", ".join(
-                    f"{ck} (from {state_dict_names(model).to_torch[ck]})" for ck in missing),
-                unexpected and "these torch entries map to nothing in "
-                f"{type(model).__name__}: " + ", ".join(unexpected),
-            ]))
-        )
+        reasons = []
+        if missing:
+            names = state_dict_names(model).to_torch
+            reasons.append("these chainrule entries have no torch value: " + ", ".join(
+                f"{ck} (from {names[ck]})" for ck in missing))
+        if unexpected:
+            reasons.append(f"these torch entries map to nothing in {type(model).__name__}: "
+                           + ", ".join(unexpected))
+        raise ValueError("load_torch_state_dict: nothing was loaded, because "
+                         + "; ".join(reasons))
     model.load_state_dict(ours, strict=strict)
     return LoadResult(missing, unexpected)
 
