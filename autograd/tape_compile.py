@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +34,7 @@ from .value import Value
 if TYPE_CHECKING:
     from .tape_batch import Shapes
     from .tape_guard import Guard
+    from .tape_replay import _Buffers
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,11 @@ class MatmulGroup:
         self.weight_view = _strided(self.weight_ids)
         self.bias_view = None if self.bias_ids is None else _strided(self.bias_ids)
 
-    def weights(self, vector):
+    def weights(self, vector: np.ndarray) -> np.ndarray:
         """W read from, or as a view into, a vector over the parameters."""
         return self._part(vector, self.weight_ids, self.weight_view)
 
-    def bias(self, vector):
+    def bias(self, vector: np.ndarray) -> np.ndarray:
         return self._part(vector, self.bias_ids, self.bias_view)
 
     def _part(self, vector, ids, view):
@@ -158,7 +159,7 @@ class Program:
         name: str, guards: Sequence[Guard] = (),
     ) -> None:
         self.name, self.shapes = name, shapes
-        self.buffers: dict[int, Any] = {}  # arrays replays reuse, per batch width (tape_replay)
+        self.buffers: dict[int, _Buffers] = {}  # arrays replays reuse, per batch width
         watched = [n for g in guards for n in g.nodes()]  # nodes whose numbers fn read
         order = topological_order(list(outputs) + watched)
         keep = set(outputs) | set(watched)
@@ -193,7 +194,7 @@ class Program:
 
     # --- layout ---------------------------------------------------------------------------
 
-    def _lay_out_leaves(self, leaves, roles):
+    def _lay_out_leaves(self, leaves: list[Value], roles: dict[Value, LeafRole]) -> None:
         """Slots 0.. for the leaves: parameters, inputs, constants (`LeafRole.sort_key`)."""
         ordered = sorted(enumerate(leaves), key=lambda item: roles[item[1]].sort_key(item[0]))
         self.slot = {leaf: k for k, (_, leaf) in enumerate(ordered)}

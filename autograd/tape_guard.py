@@ -22,7 +22,7 @@ import operator
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -367,7 +367,9 @@ class CompiledGuard:
     line: str
 
 
-def route(guards, values, width):
+def route(
+    guards: Sequence[CompiledGuard], values: np.ndarray, width: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per example: follows the program (all guards hold), leaves it, or is too close to a
     threshold to tell (then the eager engine takes it). Returns (follows, eager) masks."""
     undecided = np.ones(width, dtype=bool)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias, cast, overload
 
 import numpy as np
 
@@ -29,6 +29,15 @@ from .tape_guard import route
 if TYPE_CHECKING:
     from .tape_batch import Examples
     from .tape_compile import Program
+
+Eager: TypeAlias = "Callable[..., np.ndarray | None]"
+"""`Tape._redo_eagerly`: ``eager(name, examples, k, weight=None)``."""
+
+Saved: TypeAlias = "list[np.ndarray | tuple[np.ndarray, np.ndarray | None] | None]"
+"""What forward keeps per group for backward: a layer's X, an op's (x, y), None for a sum."""
+
+Scratch: TypeAlias = "tuple[np.ndarray | None, np.ndarray, np.ndarray]"
+"""A pull's space: gathered consumers' gradients (None for a slice), products, sums."""
 
 _ARRAY = ops.ARRAY_MATH
 BUFFER_BYTES = 32 * 2**20  # a large batch is replayed in column chunks of about this size
@@ -48,7 +57,7 @@ class Replay:
 
 def run(
     program: Program, examples: Examples, pdata: np.ndarray, weight: float | None,
-    eager: Callable[..., np.ndarray | None],
+    eager: Eager,
 ) -> Replay:
     """Replay `program` over `examples` with parameter values `pdata`.
 
@@ -67,12 +76,15 @@ def run(
     return replay
 
 
-def _all_matmuls(program):
+def _all_matmuls(program: Program) -> list[MatmulGroup]:
     return [g for g in program.groups if isinstance(g, MatmulGroup)]
 
 
-def _run_columns(program, examples, columns, pdata, weights, weight, eager, replay,
-                 decided=False):
+def _run_columns(
+    program: Program, examples: Examples, columns: np.ndarray, pdata: np.ndarray,
+    weights: list[np.ndarray], weight: float | None, eager: Eager, replay: Replay,
+    decided: bool = False,
+) -> None:
     """Replay some columns of the batch into `replay`; with `decided`, they all follow."""
     part = examples.take(columns)
     buffers = _buffers(program, part.size)
@@ -101,7 +113,7 @@ def _run_columns(program, examples, columns, pdata, weights, weight, eager, repl
         replay.grads += _parameter_sums(program, buffers, saved, pdata, part, weight, eager)
 
 
-def _buffers(program, width):
+def _buffers(program: Program, width: int) -> _Buffers:
     cache = program.buffers
     if width not in cache:
         if len(cache) > 3:
@@ -110,9 +122,12 @@ def _buffers(program, width):
     return cache[width]
 
 
-def _forward(program, buffers, pdata, weights):
+def _forward(
+    program: Program, buffers: _Buffers, pdata: np.ndarray, weights: list[np.ndarray],
+) -> Saved:
     """Every group in level order; returns what the derivatives need, per group."""
-    values, width, saved = buffers.values, buffers.width, []
+    values, width = buffers.values, buffers.width
+    saved: Saved = []
     layer = iter(weights)
     with np.errstate(all="ignore"):  # non-finite values are looked for afterwards
         for group, into in zip(program.groups, buffers.operands):
@@ -135,7 +150,9 @@ def _forward(program, buffers, pdata, weights):
     return saved
 
 
-def _explain_forward_error(program, values, part, eager):
+def _explain_forward_error(
+    program: Program, values: np.ndarray, part: Examples, eager: Eager,
+) -> None:
     """A non-finite value in the forward pass: the eager engine raises its error for the
     first example concerned, or (a constant that does not suit it) we say so."""
     bad_columns = ~np.isfinite(values).all(axis=0)
@@ -153,7 +170,9 @@ def _explain_forward_error(program, values, part, eager):
     )
 
 
-def _backward(program, buffers, saved, weights, weight):
+def _backward(
+    program: Program, buffers: _Buffers, saved: Saved, weights: list[np.ndarray], weight: float,
+) -> None:
     """Gradients of every slot (x weight) into buffers.gradients, from the top level down."""
     values, grads, width = buffers.values, buffers.gradients, buffers.width
     derivatives = buffers.derivatives
@@ -164,18 +183,21 @@ def _backward(program, buffers, saved, weights, weight):
     with np.errstate(all="ignore"):  # non-finite gradients are dealt with afterwards
         for step, scratch in zip(program.backward_steps, buffers.steps):
             if isinstance(step, Pull):
+                assert scratch is not None  # made for every pull
                 _pull(step, scratch, grads, derivatives, width)
             elif step.level > 0 or not _all_leaves(program, step):
                 grads[step.inputs] += layer_weights[id(step)].T @ grads[step.rows]
 
 
-def _all_leaves(program, matmul):
+def _all_leaves(program: Program, matmul: MatmulGroup) -> bool:
     rows = matmul.inputs
-    last = rows.stop - 1 if isinstance(rows, slice) else int(rows.max())
+    last: int = rows.stop - 1 if isinstance(rows, slice) else int(rows.max())
     return last < program.n_leaves
 
 
-def _pull(pull, scratch, grads, derivatives, width):
+def _pull(
+    pull: Pull, scratch: Scratch, grads: np.ndarray, derivatives: np.ndarray, width: int,
+) -> None:
     gathered, product, into = scratch
     np.multiply(_gather(grads, pull.consumers, gathered), derivatives[pull.edges], out=product)
     if pull.fan_out > 1:
@@ -184,18 +206,24 @@ def _pull(pull, scratch, grads, derivatives, width):
         grads[pull.targets] = into
 
 
-def _local_derivatives(program, values, derivatives, saved):
+def _local_derivatives(
+    program: Program, values: np.ndarray, derivatives: np.ndarray, saved: Saved,
+) -> None:
     with np.errstate(all="ignore"):  # a non-finite derivative is dealt with after backward
         for group, xy in zip(program.groups, saved):
             if isinstance(group, MatmulGroup) or xy is None:
                 continue  # sums: every derivative is 1, set when the buffers were made
+            assert isinstance(xy, tuple) and group.op is not None  # an op's group: (x, y)
             x, y = xy
             local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
             for d, rows in zip(local, group.edges):
                 derivatives[rows] = d
 
 
-def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=None):
+def _parameter_sums(
+    program: Program, buffers: _Buffers, saved: Saved, pdata: np.ndarray, part: Examples,
+    weight: float, eager: Eager, skip: np.ndarray | None = None,
+) -> np.ndarray:
     """Each parameter's gradient summed over the examples (minus `skip`ped columns)."""
     grads = buffers.gradients
     if buffers.sums is None:
@@ -208,6 +236,7 @@ def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=No
         for group, x in zip(program.groups, saved):
             if not (isinstance(group, MatmulGroup) and group.in_loss):
                 continue
+            assert isinstance(x, np.ndarray)  # a layer's X
             dz = grads[group.rows]
             if skip is not None:
                 dz, x = dz[:, ~skip], x[:, ~skip]
@@ -220,7 +249,9 @@ def _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=No
     return sums
 
 
-def _add_to(sums, group, ids, view, values):
+def _add_to(
+    sums: np.ndarray, group: MatmulGroup, ids: np.ndarray, view: object, values: np.ndarray,
+) -> None:
     """sums[ids] += values, through a strided view where the ids allow one."""
     if view is None:
         sums += np.bincount(ids.ravel(), values.ravel(), len(sums))
@@ -229,7 +260,10 @@ def _add_to(sums, group, ids, view, values):
         target += values
 
 
-def _redo_non_finite(program, buffers, saved, pdata, part, weight, eager):
+def _redo_non_finite(
+    program: Program, buffers: _Buffers, saved: Saved, pdata: np.ndarray, part: Examples,
+    weight: float, eager: Eager,
+) -> np.ndarray:
     """Gradient sums when some examples' gradients are not finite.
 
     The eager engine skips a node whose gradient is 0, so an infinite local derivative
@@ -237,10 +271,11 @@ def _redo_non_finite(program, buffers, saved, pdata, part, weight, eager):
     eager engine, which either raises its error or gives their finite gradients.
     """
     grads = buffers.gradients
-    bad = ~np.isfinite(grads[: program.n_leaves]).all(axis=0)
+    bad = cast(np.ndarray, ~np.isfinite(grads[: program.n_leaves]).all(axis=0))
     for group in program.matmuls:
         bad |= ~np.isfinite(grads[group.rows]).all(axis=0)
-    sums = _parameter_sums(program, buffers, saved, pdata, part, weight, eager, skip=bad).copy()
+    sums: np.ndarray = _parameter_sums(
+        program, buffers, saved, pdata, part, weight, eager, skip=bad).copy()
     for k in np.flatnonzero(bad):
         sums += eager(program.name, part, k, weight)
     if not np.isfinite(sums).all():
@@ -259,10 +294,10 @@ class _Buffers:
     more in page faults than the arithmetic it holds.
     """
 
-    def __init__(self, program, width):
+    def __init__(self, program: Program, width: int) -> None:
         p = program
         self.width = width
-        self.sums = None  # the gradients summed over the examples (see _parameter_sums)
+        self.sums: np.ndarray | None = None  # gradients summed over examples (_parameter_sums)
         self.values = np.empty((p.n_slots, width))
         self.values[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
         self.gradients = np.zeros_like(self.values)  # outside the loss's graph they stay 0
@@ -276,7 +311,7 @@ class _Buffers:
         # Per pull: space for the consumers' gradients, for the products with the local
         # derivatives and for their sums per operand; results go straight into the
         # gradients' rows when these are a slice.
-        self.steps = []
+        self.steps: list[Scratch | None] = []
         for step in p.backward_steps:
             if not isinstance(step, Pull):
                 self.steps.append(None)
@@ -288,12 +323,18 @@ class _Buffers:
             self.steps.append((_scratch(step.consumers, width), product, into))
 
 
-def _scratch(rows, width):
+@overload
+def _scratch(rows: slice, width: int) -> None: ...
+@overload
+def _scratch(rows: np.ndarray, width: int) -> np.ndarray: ...
+@overload
+def _scratch(rows: slice | np.ndarray, width: int) -> np.ndarray | None: ...
+def _scratch(rows: slice | np.ndarray, width: int) -> np.ndarray | None:
     """Space for gathering `rows` (None when they are a slice: a view needs none)."""
     return None if isinstance(rows, slice) else np.empty((len(rows), width))
 
 
-def _gather(array, rows, out):
+def _gather(array: np.ndarray, rows: slice | np.ndarray, out: np.ndarray | None) -> np.ndarray:
     """array[rows], into `out` when rows is an index array ('clip': no hidden buffer)."""
     if isinstance(rows, slice):
         return array[rows]
