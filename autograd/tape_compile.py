@@ -20,9 +20,9 @@ top (see `_link_edges`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -36,6 +36,15 @@ if TYPE_CHECKING:
     from .tape_guard import Guard
     from .tape_replay import _Buffers
 
+Rows: TypeAlias = "slice | np.ndarray"
+"""Rows of a replay's matrices: a slice when consecutive (a view), else an index array."""
+
+StridedView: TypeAlias = "tuple[int, tuple[int, ...]]"
+"""(offset, strides) of ids laid out as a strided view of the parameters' vector."""
+
+GroupKey: TypeAlias = "tuple[Any, ...]"
+"""(level, "matmul", inputs, has bias), (level, "sum", terms) or (level, op, param)."""
+
 
 @dataclass(frozen=True)
 class LeafRole:
@@ -47,7 +56,7 @@ class LeafRole:
 
     RANK = {"param": 0, "input": 1, "const": 2}
 
-    def sort_key(self, appearance):
+    def sort_key(self, appearance: int) -> tuple[int, float]:
         """Parameters by index, inputs by position, constants as they come."""
         return (self.RANK[self.kind], appearance if self.kind == "const" else self.key)
 
@@ -60,9 +69,9 @@ class Group:
     op: ops.Op | None  # None for sums
     param: float | None  # a unary op's constant parameter (the exponent, the slope)
     rows: slice  # the slots this group writes
-    operands: list  # per input position, the rows it reads; a sum: all its terms
+    operands: list[Rows]  # per input position, the rows it reads; a sum: all its terms
     terms: int = 0  # how many terms each sum of the group has
-    edges: list = field(default_factory=list)  # per input position: rows of D for its edges
+    edges: list[Rows] = field(default_factory=list)  # per input position: rows of D for its edges
 
 
 @dataclass
@@ -76,7 +85,7 @@ class MatmulGroup:
     level: int  # the level of X: backward adds W.T @ dZ there
     in_loss: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # As nn lays parameters out, W and b are strided views of the parameters' vector
         # (no gather forward, no scatter backward); None where they are not.
         self.weight_view = _strided(self.weight_ids)
@@ -87,11 +96,14 @@ class MatmulGroup:
         return self._part(vector, self.weight_ids, self.weight_view)
 
     def bias(self, vector: np.ndarray) -> np.ndarray:
+        assert self.bias_ids is not None  # called for a layer with a bias only
         return self._part(vector, self.bias_ids, self.bias_view)
 
-    def _part(self, vector, ids, view):
+    def _part(self, vector: np.ndarray, ids: np.ndarray, view: StridedView | None) -> np.ndarray:
         if view is None:
-            return vector[ids]
+            gathered: np.ndarray = vector[ids]
+            return gathered
+        cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
         cache = self.__dict__.setdefault("_views", {})  # replays reuse their vectors
         hit = cache.get((id(vector), id(ids)))
         if hit is None or hit[0] is not vector:
@@ -101,7 +113,7 @@ class MatmulGroup:
         return hit[1]
 
 
-def _strided(ids):
+def _strided(ids: np.ndarray) -> StridedView | None:
     """(offset, strides) with ids[j, ...] == offset + sum(index * stride), else None."""
     if ids.size == 0:
         return None
@@ -117,9 +129,10 @@ def _strided(ids):
     return offset, tuple(strides)
 
 
-def _take(vector, ids, view):
+def _take(vector: np.ndarray, ids: np.ndarray, view: StridedView | None) -> np.ndarray:
     if view is None:
-        return vector[ids]
+        gathered: np.ndarray = vector[ids]
+        return gathered
     offset, strides = view
     return np.lib.stride_tricks.as_strided(
         vector[offset:], ids.shape, [s * vector.itemsize for s in strides])
@@ -129,8 +142,8 @@ def _take(vector, ids, view):
 class Edges:
     """The edges of one input position of a group: operand k <- consumer k."""
 
-    operands: list  # rows
-    consumers: list  # rows
+    operands: list[int]  # rows
+    consumers: list[int]  # rows
     group: Group
 
 
@@ -170,7 +183,8 @@ class Program:
         nodes = [n for n in order if n not in absorbed]
         self.n_nodes = len(nodes) + len(products)
 
-        self.inputs_of = {}  # per computed node, the nodes it reads from slots
+        # per computed node, the nodes it reads from slots
+        self.inputs_of: dict[Value, Sequence[Value]] = {}
         for n in nodes:
             if n in neurons:
                 self.inputs_of[n] = neurons[n].inputs
@@ -208,10 +222,12 @@ class Program:
         self.input_ids = np.array(of_kind["input"], dtype=int)
         self.const_values = np.array(of_kind["const"], dtype=float)
 
-    def _group_by_level(self, nodes, neurons):
+    def _group_by_level(
+        self, nodes: list[Value], neurons: dict[Value, Neuron],
+    ) -> dict[GroupKey, list[Value]]:
         """{(level, kind...): members}, slots given level by level, appearance order within."""
         self.level = {n: 0 for n in self.slot}
-        groups = {}
+        groups: dict[GroupKey, list[Value]] = {}
         for n in nodes:
             if n._op is None:
                 continue
@@ -227,14 +243,20 @@ class Program:
         self.n_levels = max(self.level.values(), default=0) + 1
         return {key: groups[key] for key in keys}
 
-    def _compile_groups(self, groups, neurons, outputs):
+    def _compile_groups(
+        self, groups: dict[GroupKey, list[Value]], neurons: dict[Value, Neuron],
+        outputs: list[Value],
+    ) -> None:
         slot = self.slot
         in_loss = np.zeros(self.n_slots, dtype=bool)  # the nodes the loss is computed from
         in_loss[[slot[n] for n in topological_order(outputs[0]) if n in slot]] = True
-        self.groups, self.descriptions, edges = [], [], []
+        self.groups: list[Group | MatmulGroup] = []
+        self.descriptions: list[tuple[Any, ...]] = []  # hashable, for `difference`
+        edges: list[Edges] = []
         for key, members in groups.items():
             rows = slice(slot[members[0]], slot[members[0]] + len(members))
             level, kind = key[0], key[1]
+            group: Group | MatmulGroup
             if kind == "matmul":
                 first = neurons[members[0]]
                 group = MatmulGroup(
@@ -267,7 +289,9 @@ class Program:
         self._link_edges(edges, levels, in_loss)
         self._schedule_backward()
 
-    def _link_edges(self, edge_lists, levels, in_loss):
+    def _link_edges(
+        self, edge_lists: list[Edges], levels: np.ndarray, in_loss: np.ndarray,
+    ) -> None:
         """Lay out the derivative matrix (a row per edge) and backward's pulls.
 
         A node's gradient sums its outgoing edges, so edges are ordered by their operand's
@@ -296,7 +320,7 @@ class Program:
 
         n_useful = int(useful.sum())
         operand, consumer = operand[order][:n_useful], consumer[order][:n_useful]
-        self.pulls = []
+        self.pulls: list[Pull] = []
         for lo, hi in _runs(levels[operand], fan_out[operand]):
             c = int(fan_out[operand[lo]])
             self.pulls.append(Pull(_rows(operand[lo:hi:c]), _rows(consumer[lo:hi]),
@@ -304,10 +328,11 @@ class Program:
         self.pulled = np.zeros(self.n_slots, dtype=bool)
         self.pulled[operand] = True
 
-    def _schedule_backward(self):
+    def _schedule_backward(self) -> None:
         """Backward's steps from the top level down: a level's pulls, then the matrix
         products whose X sits on that level (they add W.T @ dZ to X's gradients)."""
         self.matmuls = [g for g in self.groups if isinstance(g, MatmulGroup) and g.in_loss]
+        steps: list[tuple[int, int, int, Pull | MatmulGroup]]
         steps = [(-p.level, 0, k, p) for k, p in enumerate(self.pulls)]
         steps += [(-m.level, 1, k, m) for k, m in enumerate(self.matmuls)]
         self.backward_steps = [step for *_, step in sorted(steps, key=lambda s: s[:3])]
@@ -315,7 +340,7 @@ class Program:
         self.matmul_only_rows = np.array(sorted(reset), dtype=int)  # zeroed before backward
 
 
-def _runs(*keys):
+def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
     """(lo, hi) of the runs of equal keys."""
     if not len(keys[0]):
         return []
@@ -324,11 +349,13 @@ def _runs(*keys):
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def _indices(rows):
+def _indices(rows: Rows) -> Iterable[int]:
     return range(rows.start, rows.stop) if isinstance(rows, slice) else rows.tolist()
 
 
-def _group_kind(node, neurons, inputs):
+def _group_kind(
+    node: Value, neurons: dict[Value, Neuron], inputs: Sequence[Value],
+) -> tuple[Any, ...]:
     """The rest of a node's group key: ("matmul", n inputs), ("sum", n terms), (op, param)."""
     if node in neurons:
         return ("matmul", tuple(map(id, inputs)), neurons[node].bias_id is not None)
@@ -341,28 +368,32 @@ def _group_kind(node, neurons, inputs):
 class Neuron:
     """``b + w0*x0 + ...``: the parameters' indices and the x's (nodes)."""
 
-    weight_ids: list
-    bias_id: int | None
-    inputs: list
+    weight_ids: list[float]  # whole numbers, as `LeafRole.key`
+    bias_id: float | None
+    inputs: list[Value]
 
 
-def _neurons(order, absorbed, keep, roles):
+def _neurons(
+    order: list[Value], absorbed: set[Value], keep: set[Value], roles: dict[Value, LeafRole],
+) -> tuple[dict[Value, Neuron], set[Value]]:
     """The sums that are neurons, and the products they absorb.
 
     A neuron is a fused sum whose terms are an optional parameter (the bias) first, then
     products of a parameter and a node that is not one, each used by this sum only. Its
     x's must differ from each other and sit on one level, as a layer's inputs do.
     """
-    uses = {}
+    uses: dict[Value, int] = {}
     for n in order:
         for p in n.parents:
             uses[p] = uses.get(p, 0) + 1
 
-    def param(v):
+    def param(v: Value) -> float | None:
         role = roles.get(v)
         return role.key if role is not None and role.kind == "param" else None
 
-    level, neurons, products = {}, {}, set()  # levels as the compiled program has them
+    level: dict[Value, int] = {}  # levels as the compiled program has them
+    neurons: dict[Value, Neuron] = {}
+    products: set[Value] = set()
     for n in order:
         if n._op is None:
             level[n] = 0
@@ -375,15 +406,21 @@ def _neurons(order, absorbed, keep, roles):
         bias = param(terms[0])
         if bias is not None:
             terms = terms[1:]
-        weights, xs = [], []
+        weights: list[float] = []
+        xs: list[Value] = []
         for t in terms:
             if t._op is not ops.MUL or uses.get(t) != 1 or t in keep:
                 break
-            a, b = param(t._a), param(t._b)
-            if (a is None) == (b is None):
+            x, y = t.parents  # the product's factors: a parameter and an x, in either order
+            a, b = param(x), param(y)
+            if a is not None and b is None:
+                weights.append(a)
+                xs.append(y)
+            elif a is None and b is not None:
+                weights.append(b)
+                xs.append(x)
+            else:
                 break
-            weights.append(a if a is not None else b)
-            xs.append(t._b if a is not None else t._a)
         else:
             if xs and len(set(xs)) == len(xs) and len({level[x] for x in xs}) == 1:
                 neurons[n] = Neuron(weights, bias, xs)
@@ -417,12 +454,12 @@ def difference(traced: Program, other: Program) -> str:
     return f"the trace has {traced.n_nodes} nodes, this example's graph {other.n_nodes}"
 
 
-def _count(roles):
+def _count(roles: Sequence[LeafRole]) -> str:
     kinds = [r.kind for r in roles]
     return ", ".join(f"{kinds.count(k)} {k}s" for k in ("param", "input", "const"))
 
 
-def _describe(group):
+def _describe(group: tuple[Any, ...]) -> str:
     if group[1] == "sum":
         return f"sums of {len(group[2])} terms"
     if group[1] == "matmul":
@@ -431,11 +468,12 @@ def _describe(group):
     return f"{len(group[3][0])} x {group[1].name!r}{where}"
 
 
-def _absorbed_sums(order, keep):
+def _absorbed_sums(order: list[Value], keep: set[Value]) -> set[Value]:
     """Partial sums of left-deep chains of '+' (what ``sum()`` builds): '+' nodes whose only
     consumer is a '+' that takes them as its left input. Summed left to right, such a chain
     adds in the eager engine's order, so the tape's sums are the very same floats."""
-    uses, left_of_add = {}, set()
+    uses: dict[Value, int] = {}
+    left_of_add: set[Value] = set()
     for n in order:
         if n._op is None:
             continue
@@ -450,17 +488,18 @@ def _absorbed_sums(order, keep):
     }
 
 
-def _sum_terms(node, absorbed):
+def _sum_terms(node: Value, absorbed: set[Value]) -> list[Value]:
     """The terms of a fused sum, left to right."""
-    terms, n = [node._b], node._a
+    n, last = node.parents  # a '+' node: (left, right)
+    terms = [last]
     while n in absorbed:
-        terms.append(n._b)
-        n = n._a
+        n, last = n.parents
+        terms.append(last)
     terms.append(n)
     return terms[::-1]
 
 
-def _rows(indices):
+def _rows(indices: Sequence[int] | np.ndarray) -> Rows:
     """Rows as a slice when they are consecutive (a view, no copy), else an index array."""
     indices = np.asarray(indices, dtype=int)
     if len(indices) and (np.diff(indices) == 1).all():

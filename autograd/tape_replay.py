@@ -28,7 +28,7 @@ from .tape_guard import route
 
 if TYPE_CHECKING:
     from .tape_batch import Examples
-    from .tape_compile import Program
+    from .tape_compile import Program, StridedView
 
 Eager: TypeAlias = "Callable[..., np.ndarray | None]"
 """`Tape._redo_eagerly`: ``eager(name, examples, k, weight=None)``."""
@@ -145,7 +145,9 @@ def _forward(
             else:
                 y = _gather(values, group.operands[1], into[1]) if group.op.arity == 2 else None
                 params = (y,) if y is not None else (group.param,) * (group.param is not None)
-                values[group.rows] = group.op.array_forward(x, *params)
+                forward = group.op.array_forward
+                assert forward is not None  # Op.__post_init__ falls back to op.forward
+                values[group.rows] = forward(x, *params)
                 saved.append((x, y))
     return saved
 
@@ -250,7 +252,8 @@ def _parameter_sums(
 
 
 def _add_to(
-    sums: np.ndarray, group: MatmulGroup, ids: np.ndarray, view: object, values: np.ndarray,
+    sums: np.ndarray, group: MatmulGroup, ids: np.ndarray, view: StridedView | None,
+    values: np.ndarray,
 ) -> None:
     """sums[ids] += values, through a strided view where the ids allow one."""
     if view is None:
