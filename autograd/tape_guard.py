@@ -22,9 +22,10 @@ import operator
 import os
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from types import CodeType, FrameType, NotImplementedType
+from typing import Any, Literal, NoReturn, TypeAlias, cast, overload
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from . import backprop as _backprop_module
 from . import ops
 from . import value as _value_module
 from .value import Parameter, Value
+
+Expr: TypeAlias = "tuple[Any, ...]"
+"""An expression a traced number comes from: ("node", Value), ("const", x), (op, a[, b]) of
+expressions; in a compiled guard, ("slot", row) instead of ("node", Value)."""
 
 
 class TraceError(RuntimeError):
@@ -104,10 +109,10 @@ def traced_value(number: float) -> Value:
 # --- traced numbers ---------------------------------------------------------------------
 
 
-def _user_line():
+def _user_line() -> str:
     """'file.py:12' of the innermost frame outside autograd/, for error messages."""
     here = os.path.dirname(os.path.abspath(__file__))
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
         frame = frame.f_back
     if frame is None:
@@ -115,7 +120,7 @@ def _user_line():
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
-def _refuse(what):
+def _refuse(what: str) -> NoReturn:
     raise TraceError(
         f"{what} at {_user_line()}: the tape cannot follow a number once it leaves the Values "
         "and their operators, so the traced program would be wrong for other examples. Keep "
@@ -124,7 +129,11 @@ def _refuse(what):
     )
 
 
-def _operand(x):
+@overload
+def _operand(x: TracedNumber | float) -> tuple[Expr, float]: ...
+@overload
+def _operand(x: object) -> tuple[Expr, float] | None: ...
+def _operand(x: object) -> tuple[Expr, float] | None:
     """(expression, number) for a traced number or a real number; None for anything else."""
     if isinstance(x, TracedNumber):
         return x.expr, x.value
@@ -141,120 +150,124 @@ class TracedNumber:
     __slots__ = ("expr", "value")
     __array_ufunc__ = None  # numpy defers to our operators
 
-    def __init__(self, expr, value):
+    def __init__(self, expr: Expr, value: float) -> None:
         self.expr, self.value = expr, value
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<traced number {self.value!r}>"
 
     # arithmetic builds expressions; with a Value it becomes a node of the graph
-    def _arith(self, other, symbol, swap=False):
+    def _arith(
+        self, other: object, symbol: str, swap: bool = False,
+    ) -> TracedNumber | Value | NotImplementedType:
         if isinstance(other, Value):
             node = as_node(self)
-            return _ARITHMETIC[symbol](other, node) if swap else _ARITHMETIC[symbol](node, other)
+            result: Value = (_ARITHMETIC[symbol](other, node) if swap
+                             else _ARITHMETIC[symbol](node, other))
+            return result
         o = _operand(other)
         if o is None:
-            return NotImplemented
+            return NotImplemented  # type: ignore[no-any-return]  # typed Any outside dunders
         (a, x), (b, y) = ((self.expr, self.value), o) if not swap else (o, (self.expr, self.value))
         return TracedNumber((symbol, a, b), _ARITHMETIC[symbol](x, y))
 
-    def __add__(self, o): return self._arith(o, "+")
-    def __radd__(self, o): return self._arith(o, "+", True)
-    def __sub__(self, o): return self._arith(o, "-")
-    def __rsub__(self, o): return self._arith(o, "-", True)
-    def __mul__(self, o): return self._arith(o, "*")
-    def __rmul__(self, o): return self._arith(o, "*", True)
-    def __truediv__(self, o): return self._arith(o, "/")
-    def __rtruediv__(self, o): return self._arith(o, "/", True)
-    def __pow__(self, o): return self._arith(o, "**")
-    def __rpow__(self, o): return self._arith(o, "**", True)
-    def __neg__(self): return TracedNumber(("neg", self.expr), -self.value)
-    def __pos__(self): return self
-    def __abs__(self): return TracedNumber(("abs", self.expr), abs(self.value))
+    def __add__(self, o: object) -> TracedNumber | Value: return self._arith(o, "+")
+    def __radd__(self, o: object) -> TracedNumber | Value: return self._arith(o, "+", True)
+    def __sub__(self, o: object) -> TracedNumber | Value: return self._arith(o, "-")
+    def __rsub__(self, o: object) -> TracedNumber | Value: return self._arith(o, "-", True)
+    def __mul__(self, o: object) -> TracedNumber | Value: return self._arith(o, "*")
+    def __rmul__(self, o: object) -> TracedNumber | Value: return self._arith(o, "*", True)
+    def __truediv__(self, o: object) -> TracedNumber | Value: return self._arith(o, "/")
+    def __rtruediv__(self, o: object) -> TracedNumber | Value: return self._arith(o, "/", True)
+    def __pow__(self, o: object) -> TracedNumber | Value: return self._arith(o, "**")
+    def __rpow__(self, o: object) -> TracedNumber | Value: return self._arith(o, "**", True)
+    def __neg__(self) -> TracedNumber: return TracedNumber(("neg", self.expr), -self.value)
+    def __pos__(self) -> TracedNumber: return self
+    def __abs__(self) -> TracedNumber: return TracedNumber(("abs", self.expr), abs(self.value))
 
     # decisions become guards
-    def _compare(self, other, symbol):
+    def _compare(self, other: object, symbol: str) -> bool | NotImplementedType:
         if isinstance(other, Value):
             other = other.data
         o = _operand(other)
         if o is None:
-            return NotImplemented
-        outcome = _COMPARE[symbol](self.value, o[1])
+            return NotImplemented  # type: ignore[no-any-return]  # typed Any outside dunders
+        outcome: bool = _COMPARE[symbol](self.value, o[1])
         record(Guard(self.expr, symbol, o[0], outcome, _user_line()))
         return outcome
 
-    def __lt__(self, o): return self._compare(o, "<")
-    def __le__(self, o): return self._compare(o, "<=")
-    def __gt__(self, o): return self._compare(o, ">")
-    def __ge__(self, o): return self._compare(o, ">=")
-    def __eq__(self, o): return self._compare(o, "==")
-    def __ne__(self, o): return self._compare(o, "!=")
+    def __lt__(self, o: object) -> bool: return self._compare(o, "<")
+    def __le__(self, o: object) -> bool: return self._compare(o, "<=")
+    def __gt__(self, o: object) -> bool: return self._compare(o, ">")
+    def __ge__(self, o: object) -> bool: return self._compare(o, ">=")
+    def __eq__(self, o: object) -> bool: return self._compare(o, "==")
+    def __ne__(self, o: object) -> bool: return self._compare(o, "!=")
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self._compare(0.0, "!=")
 
-    def _whole(self, k, low_closed, high_closed):
+    def _whole(self, k: int, low_closed: bool, high_closed: bool) -> int:
         """int(), floor, ceil: the whole number k, guarded by the interval that gives it."""
         lo, hi = (k, k + 1) if low_closed else (k - 1, k)
         self._compare(lo, ">=" if low_closed else ">")
         self._compare(hi, "<=" if high_closed else "<")
         return k
 
-    def __int__(self):
+    def __int__(self) -> int:
         k = int(self.value)
         if k == 0:
             return self._zero()
         return self._whole(k, True, False) if k > 0 else self._whole(k, False, True)
 
-    def _zero(self):
+    def _zero(self) -> int:
         self._compare(-1.0, ">")
         self._compare(1.0, "<")
         return 0
 
     __trunc__ = __int__
 
-    def __floor__(self):
+    def __floor__(self) -> int:
         import math
         return self._whole(math.floor(self.value), True, False)
 
-    def __ceil__(self):
+    def __ceil__(self) -> int:
         import math
         return self._whole(math.ceil(self.value), False, True)
 
-    def __float__(self): _refuse(f"float() of {self!r}")
-    def __complex__(self): _refuse(f"complex() of {self!r}")
-    def __round__(self, ndigits=None): _refuse(f"round() of {self!r}")
-    def __str__(self): return repr(self)  # for print(); float() of it fails loudly
+    def __float__(self) -> float: _refuse(f"float() of {self!r}")
+    def __complex__(self) -> complex: _refuse(f"complex() of {self!r}")
+    def __round__(self, ndigits: int | None = None) -> int: _refuse(f"round() of {self!r}")
+    def __str__(self) -> str: return repr(self)  # for print(); float() of it fails loudly
 
-    def __format__(self, spec):
+    def __format__(self, spec: str) -> str:
         if spec:
             _refuse(f"formatting {self!r} with {spec!r}")
         return repr(self)
 
-    def __hash__(self): _refuse(f"hashing {self!r} (a dict key, a set?)")
+    def __hash__(self) -> int: _refuse(f"hashing {self!r} (a dict key, a set?)")
 
 
-def max_data(values):
+def max_data(values: Iterable[Value]) -> float | TracedNumber:
     """The largest number among some Values: ``max(v.data for v in values)``.
 
     The same float; but while a tape traces, a number it follows without a decision, so
     that a softmax's shift (``v - max_data(row)``) makes no guard per order of the scores:
     the shift is computed for each example at replay, as the eager engine computes it.
     """
-    numbers = [v.data for v in values]
+    numbers: list[float | TracedNumber] = [v.data for v in values]
     if not any(isinstance(n, TracedNumber) for n in numbers):
         return max(numbers)
     operands = [_operand(n) for n in numbers]
     return TracedNumber(("max", *(e for e, _ in operands)), max(x for _, x in operands))
 
 
-def record(guard):
+def record(guard: Guard) -> None:
     rec = _state.recorder
     if rec is not None:
         rec.guards.append(guard)
 
 
-def as_node(number):
+def as_node(number: TracedNumber) -> Value:
     """A traced number as a Value of the graph: its expression rebuilt from DETACHed nodes."""
     expr = number.expr
     if expr[0] == "node":
@@ -273,18 +286,21 @@ def as_node(number):
         return out
     symbol, a, b = expr
     if symbol == "**" and b[0] == "const":
-        return as_node(TracedNumber(a, 0.0)) ** b[1]
-    return _ARITHMETIC[symbol](as_node(TracedNumber(a, 0.0)), as_node(TracedNumber(b, 0.0)))
+        power: Value = as_node(TracedNumber(a, 0.0)) ** b[1]
+        return power
+    result: Value = _ARITHMETIC[symbol](as_node(TracedNumber(a, 0.0)),
+                                        as_node(TracedNumber(b, 0.0)))
+    return result
 
 
-def _combine(op, a, b):
+def _combine(op: ops.Op, a: Value, b: Value) -> Value:
     out = Value(op.forward(_DATA.__get__(a), _DATA.__get__(b)))
     out._op, out._a, out._b = op, a, b
     out.__class__ = TracedValue
     return out
 
 
-def _detach(node):
+def _detach(node: Value | Traced) -> Value:
     out = Value(_DATA.__get__(node))
     out._op, out._a = DETACH, node
     out.__class__ = TracedValue
@@ -298,9 +314,9 @@ def _detach(node):
 class Guard:
     """A decision fn took: ``left symbol right`` was `outcome` for the traced example."""
 
-    left: tuple  # expressions: ("node", Value), ("const", x), (op, a[, b])
+    left: Expr  # expressions: ("node", Value), ("const", x), (op, a[, b])
     symbol: str
-    right: tuple
+    right: Expr
     outcome: bool
     line: str  # where fn took it, for messages
 
@@ -311,13 +327,13 @@ class Guard:
         """Whether the tape computes both sides exactly as eager does (leaves only)."""
         return all(n._op is None for n in self.nodes()) and not _has_pow(self.left, self.right)
 
-    def describe(self, slot: dict[Value, int]) -> tuple[Any, str, Any, bool]:
+    def describe(self, slot: dict[Value, int]) -> tuple[Expr, str, Expr, bool]:
         """Hashable and printable: the guard with nodes as slots."""
         return (_with_slots(self.left, slot), self.symbol, _with_slots(self.right, slot),
                 self.outcome)
 
 
-def _nodes(expr):
+def _nodes(expr: Expr) -> list[Value]:
     if expr[0] == "node":
         return [expr[1]]
     if expr[0] == "const":
@@ -325,11 +341,11 @@ def _nodes(expr):
     return [n for e in expr[1:] for n in _nodes(e)]
 
 
-def _has_pow(*exprs):
+def _has_pow(*exprs: Expr) -> bool:
     return any(e[0] == "**" or e[0] not in ("node", "const") and _has_pow(*e[1:]) for e in exprs)
 
 
-def _with_slots(expr, slot):
+def _with_slots(expr: Expr, slot: dict[Value, int]) -> Expr:
     if expr[0] == "node":
         return ("slot", slot[expr[1]])
     if expr[0] == "const":
@@ -337,21 +353,25 @@ def _with_slots(expr, slot):
     return (expr[0], *(_with_slots(e, slot) for e in expr[1:]))
 
 
-def evaluate(expr, values):
+def evaluate(expr: Expr, values: np.ndarray) -> np.ndarray | float:
     """An expression with slots (see `Guard.describe`) over the rows of `values` (a column
     per example)."""
     kind = expr[0]
     if kind == "slot":
-        return values[expr[1]]
+        row: np.ndarray = values[expr[1]]
+        return row
     if kind == "const":
-        return expr[1]
+        constant: float = expr[1]
+        return constant
     if kind == "neg":
         return -evaluate(expr[1], values)
     if kind == "abs":
         return np.abs(evaluate(expr[1], values))
     if kind == "max":
         return functools.reduce(np.maximum, [evaluate(e, values) for e in expr[1:]])
-    return _ARITHMETIC[kind](evaluate(expr[1], values), evaluate(expr[2], values))
+    result: np.ndarray | float = _ARITHMETIC[kind](evaluate(expr[1], values),
+                                                   evaluate(expr[2], values))
+    return result
 
 
 @dataclass(frozen=True)
@@ -359,9 +379,9 @@ class CompiledGuard:
     """A Guard as a program checks it: its nodes are slots (rows of the replay's values);
     `exact` when both sides are leaves, so no margin is needed."""
 
-    left: tuple
+    left: Expr
     symbol: str
-    right: tuple
+    right: Expr
     outcome: bool
     exact: bool
     line: str
@@ -393,9 +413,9 @@ def route(
 _DATA = Value.__dict__["data"]  # the slot the number lives in
 
 
-def _codes(namespace, skip=()):
+def _codes(namespace: Mapping[str, Any], skip: Container[str] = ()) -> set[CodeType]:
     """The code objects of the functions in a module or class dict, nested ones included."""
-    found = set()
+    found: set[CodeType] = set()
     for name, item in namespace.items():
         if name in skip:
             continue
@@ -403,7 +423,8 @@ def _codes(namespace, skip=()):
             found |= _codes(vars(item), skip)
         code = getattr(item, "__code__", None)
         if code is None and isinstance(item, (property, staticmethod, classmethod)):
-            code = getattr(getattr(item, "fget", None) or item.__func__, "__code__", None)
+            function = item.fget if isinstance(item, property) else item.__func__
+            code = getattr(function, "__code__", None)
         stack = [code] if code is not None else []
         while stack:
             code = stack.pop()
@@ -426,24 +447,24 @@ class Traced:
     __slots__ = ()
 
     @property
-    def data(self):
-        raw = _DATA.__get__(self)
+    def data(self) -> Any:  # a float, or while tracing a TracedNumber that stands for it
+        raw: float = _DATA.__get__(self)
         if _state.recorder is None or sys._getframe(1).f_code in _ENGINE:
             return raw
         return TracedNumber(("node", self), raw)
 
     @data.setter
-    def data(self, number):
+    def data(self, number: float) -> None:
         if _state.recorder is not None and sys._getframe(1).f_code not in _ENGINE:
             raise TraceError(
                 f"fn assigns .data of a Value at {_user_line()}; a tape cannot replay that"
             )
         _DATA.__set__(self, number)
 
-    def __float__(self):
+    def __float__(self) -> float:
         _refuse(f"float() of {self!r}")
 
-    def detach(self):
+    def detach(self) -> Value:
         return _detach(self)
 
 
@@ -451,15 +472,16 @@ class TracedValue(Traced, Value):
     __slots__ = ()
 
 
-_CLASSES = {Value: TracedValue}
+_CLASSES: dict[type[Value], type[Value]] = {Value: TracedValue}
 
 
-def traced_class(cls):
+def traced_class(cls: type[Value]) -> type[Value]:
     """The Traced twin of a Value class (Parameter -> TracedParameter), made once."""
     if issubclass(cls, Traced):
         return cls
     if cls not in _CLASSES:
-        _CLASSES[cls] = type(f"Traced{cls.__name__}", (Traced, cls), {"__slots__": ()})
+        _CLASSES[cls] = cast("type[Value]", type(f"Traced{cls.__name__}", (Traced, cls),
+                                                  {"__slots__": ()}))
     return _CLASSES[cls]
 
 
@@ -473,21 +495,23 @@ _tracing_threads = 0
 _lock = threading.Lock()
 
 
-def _traced_result(op, data, a, b=None, param=None):
+def _traced_result(
+    op: ops.Op, data: float, a: Value, b: Value | None = None, param: float | None = None,
+) -> Value:
     out = _plain_result(op, data, a, b, param)
     if _state.recorder is not None and type(out) is Value:
         out.__class__ = TracedValue
     return out
 
 
-def _start_tracing():
+def _start_tracing() -> None:
     global _tracing_threads
     with _lock:
         _tracing_threads += 1
         _value_module._result = _traced_result
 
 
-def _stop_tracing():
+def _stop_tracing() -> None:
     global _tracing_threads
     with _lock:
         _tracing_threads -= 1
