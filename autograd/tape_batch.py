@@ -55,14 +55,6 @@ class Examples:
             return self
         return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
 
-    def sample(self, n: int) -> Examples:
-        """At most n of the examples: the first, the last and a fixed draw between them."""
-        if self.size <= n:
-            return self
-        inner = np.random.default_rng(0).choice(np.arange(1, self.size - 1), n - 2, False)
-        ks = np.sort(np.r_[0, self.size - 1, inner])
-        return Examples(self.columns[:, ks], self.index[ks], self.key, self._example)
-
     def example(self, k: int = 0) -> list[np.ndarray]:
         """Example k's dynamic arguments, shaped like the traced example's."""
         parts, start = [], 0
