@@ -155,11 +155,11 @@ def _chain_rule(
         g_number = g if on_floats else g.data
         if g_number == 0.0 and on_floats:
             continue  # zero stops: nothing to add, nothing to evaluate
-        x = number(node._a)
-        y = number(node._b) if node._b is not None else None
+        a, b = node._a, node._b
+        y = None if b is None else number(b)
         terms: list[Any] | None
         try:
-            derivatives = op.local_derivatives(m, x, y, number(node), node._param)
+            derivatives = op.local_derivatives(m, number(a), y, number(node), node._param)
             terms = [g * d for d in derivatives]
         except (ArithmeticError, ValueError) as error:
             if g_number == 0.0:
@@ -168,12 +168,14 @@ def _chain_rule(
             if terms is None:
                 raise _derivative_error(node, f"is not finite there ({error})", error) from None
         else:
-            if on_floats and not _representable(terms, derivatives, g):
+            # the plain case, checked cheaply first: |g| <= 1 and every product finite
+            plain = abs(g_number) <= 1.0 and math.isfinite(sum(terms)) if on_floats else True
+            if not plain and not _representable(terms, derivatives, g):
                 terms = _wide_terms(node, g)
                 if terms is None:
                     reason = f"times the gradient {g!r} that reaches it overflows a float"
                     raise _derivative_error(node, reason, OverflowError())
-        for parent, term in zip(node.parents, terms):
+        for parent, term in zip((a, b), terms):  # b is None for one input: zip stops first
             grads[parent] = grads[parent] + term if parent in grads else term
     if on_floats:
         for node, g in grads.items():
