@@ -40,22 +40,27 @@ def topological_order(roots: Value | Iterable[Value]) -> list[Value]:
     roots = [roots] if isinstance(roots, Value) else list(roots)
     order: list[Value] = []
     expanded: set[Value] = set()
-    stack = [(root, False) for root in reversed(roots)]
+    stack: list[Any] = roots[::-1]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if node in expanded:
-            continue
-        expanded.add(node)
-        stack.append((node, True))
-        if node._op is not None:  # push the second input first, so the first is ordered first
-            if node._b is not None and node._b not in expanded:
-                stack.append((node._b, False))
+        node = stack.pop()
+        if node is _INPUTS_DONE:  # the node below the marker has all its inputs ordered
+            order.append(stack.pop())
+        elif node not in expanded:
+            expanded.add(node)
+            if node._op is None:
+                order.append(node)
+                continue
+            stack.append(node)
+            stack.append(_INPUTS_DONE)
+            b = node._b  # pushed first, so that the first input is ordered first
+            if b is not None and b not in expanded:
+                stack.append(b)
             if node._a not in expanded:
-                stack.append((node._a, False))
+                stack.append(node._a)
     return order
+
+
+_INPUTS_DONE = object()  # a marker on topological_order's stack (cheaper than a pair per node)
 
 
 def backward(root: Value, gradient: Value | Number = 1.0) -> None:
@@ -75,6 +80,18 @@ def backward(root: Value, gradient: Value | Number = 1.0) -> None:
         )
     seed = _seed(gradient)
     order = topological_order(root)
+    earlier = [node.grad for node in order]
+    try:
+        done = _backward_in_place(order, root, seed, earlier)
+    except BaseException:  # Ctrl-C included: leave every grad as it was
+        done = False
+        raise
+    finally:
+        if not done:  # out of the ordinary: undo, then (unless interrupted) the careful way
+            for node, g in zip(order, earlier):
+                node.grad = g
+    if done:
+        return
     grads = _chain_rule(order, root, seed, ops.FLOAT_MATH, lambda v: v.data)
     results = []
     for node in order:
@@ -89,6 +106,66 @@ def backward(root: Value, gradient: Value | Number = 1.0) -> None:
         results.append(g)
     for node, g in zip(order, results):
         node.grad = g
+
+
+def _backward_in_place(order: list[Value], root: Value, seed: float, earlier: list[float]) -> bool:
+    """The chain rule for the ordinary case, summing straight into each node's ``grad``.
+
+    It gives `_chain_rule`'s numbers, in the same order of additions, but skips its checks:
+    it returns False (leaving the grads half-written, for the caller to restore) as soon as
+    a node needs them, a local derivative that is not a plain float, and, at the end, if
+    any gradient is not finite. A gradient that is not finite reaches some leaf: adding
+    it, or multiplying it by a finite derivative, never gives a finite number.
+    """
+    for node in order:
+        node.grad = 0.0
+    root.grad = seed
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = node.grad
+        if g == 0.0:
+            continue  # zero stops
+        a = node._a
+        if op.is_product:  # x * y: read off the table once (ops.Op.is_product)
+            b = node._b
+            a.grad += g * b.data
+            b.grad += g * a.data
+        elif op.constants is not None:  # +, -, neg
+            a.grad += g * op.constants[0]
+            if node._b is not None:
+                node._b.grad += g * op.constants[1]
+        else:
+            terms = _plain_terms(node, g)
+            if terms is None:
+                return False
+            a.grad += terms[0]
+            if node._b is not None:
+                node._b.grad += terms[1]
+    leaves_sum = 0.0
+    for node, g in zip(order, earlier):
+        if node._op is None:
+            node.grad += g
+            leaves_sum += node.grad
+    return math.isfinite(leaves_sum)  # (a sum of finite numbers may overflow: then too)
+
+
+def _plain_terms(node: Value, g: float) -> list[float] | None:
+    """g times each local derivative of `node`, where the rules give plain floats and the
+    products keep all their digits; None where `_chain_rule` must look closer."""
+    assert node._op is not None
+    b = node._b
+    try:
+        derivatives = node._op.local_derivatives(
+            ops.FLOAT_MATH, node._a.data, None if b is None else b.data, node.data, node._param
+        )
+    except (ArithmeticError, ValueError):
+        return None
+    terms = [g * d for d in derivatives]
+    if abs(g) <= 1.0 and math.isfinite(sum(terms)) or _representable(terms, derivatives, g):
+        return terms
+    return None
 
 
 def _seed(gradient: object) -> float:

@@ -19,6 +19,36 @@ class _GradMode(threading.local):
 _mode = _GradMode()
 
 
+class _ThreadsOff:
+    """How many threads have recording off. Reading a thread-local costs 70 ns, a fifth of
+    an op, so ops read this shared count first and the thread's own mode only when some
+    thread has turned recording off (`recording`)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_threads_off = _ThreadsOff()
+_lock = threading.Lock()
+
+
+def recording() -> bool:
+    """Whether ops in this thread record the graph (`is_grad_enabled`, read cheaply)."""
+    return _threads_off.count == 0 or _mode.enabled
+
+
+def _set(enabled: bool) -> bool:
+    """Set this thread's mode; returns the mode it had."""
+    previous = _mode.enabled
+    if previous != enabled:
+        with _lock:
+            _threads_off.count += 1 if previous else -1
+        _mode.enabled = enabled
+    return previous
+
+
 def is_grad_enabled() -> bool:
     return _mode.enabled
 
@@ -30,12 +60,11 @@ class _GradModeGuard:
 
     def __enter__(self) -> _GradModeGuard:
         # saved per thread, not on self: one guard object may be entered by many threads
-        _mode.saved.append(_mode.enabled)
-        _mode.enabled = self.mode
+        _mode.saved.append(_set(self.mode))
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
-        _mode.enabled = _mode.saved.pop()
+        _set(_mode.saved.pop())
         return False
 
     def __call__(self, fn: F) -> F:
@@ -43,11 +72,11 @@ class _GradModeGuard:
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            prev, _mode.enabled = _mode.enabled, mode
+            previous = _set(mode)
             try:
                 return fn(*args, **kwargs)
             finally:
-                _mode.enabled = prev
+                _set(previous)
 
         return wrapper  # type: ignore[return-value]  # same signature, by functools.wraps
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 
 from . import ops
-from .grad_mode import _mode
+from .grad_mode import _mode, _threads_off
 
 _REAL = (numbers.Real, np.bool_)
 
@@ -256,19 +256,28 @@ def _result(
     op: ops.Op, data: float, a: Value, b: Value | None = None, param: float | None = None
 ) -> Value:
     """The Value `op` computed: with its inputs recorded, unless inside no_grad()."""
-    if not math.isfinite(data):
+    if not _isfinite(data):
         raise _not_finite_error(op, data, a, b)
     # __new__ skips __init__'s checks (data is a finite float here): 150 ns a Value
     # instead of 200 ns, a tenth of an op's cost (timeit, 2026-11-30)
-    out = Value.__new__(Value)
+    out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _mode.enabled:
-        out._op, out._a, out._b, out._param = op, a, b, param
+    if _threads_off.count == 0 or _mode.enabled:  # grad_mode.recording(), without a call
+        out._op = op
+        out._a = a
+        out._b = b
+        out._param = param
     else:
-        out._op, out._a, out._b, out._param = None, NOT_RECORDED, None, None
+        out._op = None
+        out._a = NOT_RECORDED
+        out._b = out._param = None
     return out
+
+
+_new = object.__new__
+_isfinite = math.isfinite
 
 
 def _not_finite_error(op: ops.Op, data: float, a: Value, b: Value | None) -> Exception:
@@ -288,18 +297,16 @@ def _not_finite_error(op: ops.Op, data: float, a: Value, b: Value | None) -> Exc
     )
 
 
-def _as_value(x: object) -> Value | None:
-    """x itself if it is a Value, a new constant leaf if it is a number, else None."""
-    if isinstance(x, Value):
-        return x
-    return Value(x) if isinstance(x, _REAL) else None  # type: ignore[arg-type]  # a Number
-
-
 def _binary(op: ops.Op, a: Value | Number, b: Value | Number) -> Value:
-    x, y = _as_value(a), _as_value(b)
-    if x is None or y is None:
-        return NotImplemented  # type: ignore[no-any-return]  # the operator's caller tries the other side
-    return _result(op, op.forward(x.data, y.data), x, y)
+    if not isinstance(b, Value):
+        if not isinstance(b, _REAL):
+            return NotImplemented  # type: ignore[no-any-return]  # the operator's caller tries the other side
+        b = Value(b)
+    if not isinstance(a, Value):
+        if not isinstance(a, _REAL):
+            return NotImplemented  # type: ignore[no-any-return]
+        a = Value(a)
+    return _result(op, op.forward(a.data, b.data), a, b)
 
 
 def _apply(op: ops.Op, a: Value, param: float | None = None) -> Value:
