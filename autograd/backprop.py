@@ -80,7 +80,7 @@ def backward(root: Value, gradient: Value | Number = 1.0) -> None:
         )
     seed = _seed(gradient)
     order = topological_order(root)
-    earlier = [node.grad for node in order]
+    earlier = [node.grad for node in order]  # to put back if the careful way is needed
     try:
         done = _backward_in_place(order, root, seed, earlier)
     except BaseException:  # Ctrl-C included: leave every grad as it was
@@ -129,7 +129,7 @@ def _backward_in_place(order: list[Value], root: Value, seed: float, earlier: li
             continue  # zero stops
         a = node._a
         if op.is_product:  # x * y: read off the table once (ops.Op.is_product)
-            b = node._b
+            b: Value = node._b  # type: ignore[assignment]  # two inputs
             a.grad += g * b.data
             b.grad += g * a.data
         elif op.constants is not None:  # +, -, neg

@@ -52,7 +52,7 @@ class MathNamespace:
         return f"<MathNamespace {self.name}>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: backward reads is_product and constants per node
 class Op:
     key: str  # how code and tests name it: "add", "pow_const", "tanh"
     name: str  # how graphs and errors show it: "+", "**", "tanh"

@@ -488,27 +488,22 @@ def traced_class(cls: type[Value]) -> type[Value]:
 traced_class(Parameter)
 
 
-# While some thread traces, value._result (where every op makes its Value) is wrapped so
-# that the Values made in that thread are Traced: their numbers are followed too.
-_plain_result = _value_module._result
+# While some thread traces, value._on_made (called for every Value an op makes) makes the
+# Values made in that thread Traced: their numbers are followed too.
 _tracing_threads = 0
 _lock = threading.Lock()
 
 
-def _traced_result(
-    op: ops.Op, data: float, a: Value, b: Value | None = None, param: float | None = None,
-) -> Value:
-    out = _plain_result(op, data, a, b, param)
+def _follow(out: Value) -> None:
     if _state.recorder is not None and type(out) is Value:
         out.__class__ = TracedValue
-    return out
 
 
 def _start_tracing() -> None:
     global _tracing_threads
     with _lock:
         _tracing_threads += 1
-        _value_module._result = _traced_result
+        _value_module._on_made = _follow
 
 
 def _stop_tracing() -> None:
@@ -516,4 +511,4 @@ def _stop_tracing() -> None:
     with _lock:
         _tracing_threads -= 1
         if not _tracing_threads:
-            _value_module._result = _plain_result
+            _value_module._on_made = None

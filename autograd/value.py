@@ -54,6 +54,35 @@ def _check_number(data: object, what: str = "Value()") -> float:
     return number
 
 
+def _operator(op: ops.Op, name: str) -> Callable[[Value, Value | Number], Value]:
+    """Value's method for `op` with a second input (``__add__`` for "+"). One function does
+    the whole op, without helper calls: 220 ns an op instead of 310 (timeit, 2026-11-30)."""
+    forward = op.forward
+
+    def method(self: Value, other: Value | Number) -> Value:
+        y = other if isinstance(other, Value) else _constant(other)
+        if y is None:
+            return NotImplemented  # type: ignore[no-any-return]  # Python tries other's side
+        data = forward(self.data, y.data)
+        if not _isfinite(data):
+            raise _not_finite_error(op, data, self, y)
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._op = op
+        out._a = self
+        out._b = y
+        out._param = None
+        if _threads_off.count or _on_made is not None:
+            _off_the_plain_path(out)
+        return out
+
+    method.__name__ = name
+    method.__qualname__ = f"Value.{name}"
+    return method
+
+
 class Value:
     """A scalar in a computation graph. ``Value(2.0, label="a")``."""
 
@@ -131,26 +160,21 @@ class Value:
 
     # --- arithmetic -------------------------------------------------------------------
 
-    def __add__(self, other: Value | Number) -> Value:
-        return _binary(ops.ADD, self, other)
+    # x + y, x - y, x * y, x / y where x is a Value: most of every graph, so their methods are
+    # made by `_operator` with the whole path in one function. 2 + x and the like go by _binary.
+    __add__ = _operator(ops.ADD, "__add__")
+    __sub__ = _operator(ops.SUB, "__sub__")
+    __mul__ = _operator(ops.MUL, "__mul__")
+    __truediv__ = _operator(ops.DIV, "__truediv__")
 
     def __radd__(self, other: Value | Number) -> Value:
         return _binary(ops.ADD, other, self)
 
-    def __sub__(self, other: Value | Number) -> Value:
-        return _binary(ops.SUB, self, other)
-
     def __rsub__(self, other: Value | Number) -> Value:
         return _binary(ops.SUB, other, self)
 
-    def __mul__(self, other: Value | Number) -> Value:
-        return _binary(ops.MUL, self, other)
-
     def __rmul__(self, other: Value | Number) -> Value:
         return _binary(ops.MUL, other, self)
-
-    def __truediv__(self, other: Value | Number) -> Value:
-        return _binary(ops.DIV, self, other)
 
     def __rtruediv__(self, other: Value | Number) -> Value:
         return _binary(ops.DIV, other, self)
@@ -264,20 +288,31 @@ def _result(
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _threads_off.count == 0 or _mode.enabled:  # grad_mode.recording(), without a call
-        out._op = op
-        out._a = a
-        out._b = b
-        out._param = param
-    else:
-        out._op = None
-        out._a = NOT_RECORDED
-        out._b = out._param = None
+    out._op = op
+    out._a = a
+    out._b = b
+    out._param = param
+    if _threads_off.count or _on_made is not None:
+        _off_the_plain_path(out)
     return out
 
 
+def _off_the_plain_path(out: Value) -> None:
+    """What a new Value needs where some thread has recording off, or a tape traces."""
+    if not _mode.enabled:  # inside no_grad(): a leaf that says why it has no inputs
+        out._op = None
+        out._a = NOT_RECORDED
+        out._b = out._param = None
+    if _on_made is not None:
+        _on_made(out)
+
+
+_on_made: Callable[[Value], None] | None = None
+"""While a tape traces, its hook on every Value an op makes (`autograd.tape_guard`)."""
+
 _new = object.__new__
 _isfinite = math.isfinite
+_INT_LIMIT = 2**1023
 
 
 def _not_finite_error(op: ops.Op, data: float, a: Value, b: Value | None) -> Exception:
@@ -298,15 +333,25 @@ def _not_finite_error(op: ops.Op, data: float, a: Value, b: Value | None) -> Exc
 
 
 def _binary(op: ops.Op, a: Value | Number, b: Value | Number) -> Value:
-    if not isinstance(b, Value):
-        if not isinstance(b, _REAL):
-            return NotImplemented  # type: ignore[no-any-return]  # the operator's caller tries the other side
-        b = Value(b)
-    if not isinstance(a, Value):
-        if not isinstance(a, _REAL):
-            return NotImplemented  # type: ignore[no-any-return]
-        a = Value(a)
-    return _result(op, op.forward(a.data, b.data), a, b)
+    x = a if isinstance(a, Value) else _constant(a)
+    y = b if isinstance(b, Value) else _constant(b)
+    if x is None or y is None:
+        return NotImplemented  # type: ignore[no-any-return]  # the operator's caller tries the other side
+    return _result(op, op.forward(x.data, y.data), x, y)
+
+
+def _constant(x: object) -> Value | None:
+    """The leaf a number becomes where an op meets it (the 2 of x * 2); None if x is not one."""
+    if type(x) is int and -_INT_LIMIT < x < _INT_LIMIT:  # sum()'s 0; the limit is float's
+        x = float(x)
+    if type(x) is float and _isfinite(x):  # the usual case, without isinstance on numbers.Real
+        out = _new(Value)  # (an ABC: 300 ns, as long as the whole op)
+        out.data = x
+        out.grad = 0.0
+        out.label = ""
+        out._op = out._a = out._b = out._param = None
+        return out
+    return Value(x) if isinstance(x, _REAL) else None  # type: ignore[arg-type]  # a Number
 
 
 def _apply(op: ops.Op, a: Value, param: float | None = None) -> Value:

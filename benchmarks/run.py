@@ -114,15 +114,31 @@ def start(rows, args, n, sizes):
     return workers
 
 
+class Rounds:
+    """One engine's mean seconds per step in each round: the tables quote the median, and
+    with --spread its lowest and highest round too."""
+
+    def __init__(self, times):
+        self.times = times
+        self.median = statistics.median(times)
+
+    def text(self, spread):
+        if not spread:
+            return ms(self.median)
+        return f"{ms(self.median)} ({ms(min(self.times))}–{ms(max(self.times))})"
+
+
 def time_rounds(workers, rounds, scale):
-    """Median over rounds of each worker's mean seconds per step; workers take turns."""
+    """Each worker's mean seconds per step, round after round (`Rounds`); workers take turns."""
     per_round = {w.label: [] for w in workers}
     for r in range(rounds):
         for w in workers:
             count = max(1, round(w.steps * scale))
-            per_round[w.label].append(statistics.fmean(w.ask(cmd="steps", count=count)["times"]))
+            reply = w.ask(cmd="steps", count=count)
+            per_round[w.label].append(statistics.fmean(reply["times"]))
+            w.last_loss = reply["loss"]
         print(f"  round {r + 1}/{rounds} done", flush=True)
-    return {label: statistics.median(times) for label, times in per_round.items()}
+    return {label: Rounds(times) for label, times in per_round.items()}
 
 
 def nodes_per_step(n, sizes):
@@ -195,6 +211,79 @@ def layers_table(args, rounds, scale):
     return results
 
 
+GPT_ROWS = [
+    ("microgpt's Value (the baseline)", "gpt-microgpt", False, 4),
+    ("chainrule eager", "gpt-eager", False, 4),
+    ("microgpt's Value, collector off", "gpt-microgpt", True, 4),
+    ("chainrule eager, collector off", "gpt-eager", True, 4),
+    ("the floor: forward only, graph kept", "gpt-floor", False, 4),
+]
+
+
+def transformer_table(args, rounds, scale):
+    """The transformer workload (transformer.py): microgpt's design against chainrule's
+    eager engine, the same names in the same order, so that their losses can be compared."""
+    print("Transformer: one name a step", flush=True)
+    workers = start(GPT_ROWS, args, 0, [])
+    try:
+        for w in workers:
+            w.ask(cmd="steps", count=2)  # warm up
+        times = time_rounds(workers, rounds, scale)
+        losses = {w.label: w.last_loss for w in workers}
+        steps = {w.label: w.ask(cmd="steps", count=0)["step"] for w in workers}
+        memory = {}
+        for w in workers:
+            reply = w.ask(cmd="memory")
+            memory[w.label] = (reply["bytes"], reply["nodes"])
+    finally:
+        for w in workers:
+            w.close()
+    return times, losses, steps, memory
+
+
+def transformer_report(times, losses, steps, memory):
+    base = times.get(GPT_ROWS[0][0])
+    base_off = times.get(GPT_ROWS[2][0])
+    nodes = next(iter(memory.values()))[1]
+    lines = [
+        "## A transformer, one name a step",
+        "",
+        "A character-level GPT as Karpathy's microgpt trains it (benchmarks/transformer.py): "
+        "embeddings of 16, RMSNorm, one attention block of 4 heads, a ReLU MLP of 64, "
+        "softmax cross-entropy, Adam; one made-up name a step, forward, backward and update. "
+        f"The first name's graph has {nodes:,} nodes. The baseline is a Value in microgpt's "
+        "design (benchmarks/microgpt_value.py): local gradients computed as it goes forward, "
+        "a tuple of children, a recursive topological sort.",
+        "",
+        "| engine | ms / step | speed-up vs microgpt's Value | with both collectors off "
+        "| bytes / node |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, _, gc_off, _ in GPT_ROWS:
+        if label not in times:
+            continue
+        t = times[label].median
+        against = base_off if gc_off else base
+        held, counted = memory[label]
+        lines.append(
+            f"| {label} | {times[label].text(spread=True)} | "
+            f"{number(base.median / t, 'x') if base and not gc_off else '-'} | "
+            f"{number(against.median / t, 'x') if against and gc_off else '-'} | "
+            f"{held / counted:.0f} |"
+        )
+    finals = list(losses.values())
+    lines += [
+        "",
+        f"Loss of the last step timed (step {max(steps.values())}), every engine: "
+        f"{finals[0]:.15g}, largest relative difference {_spread(finals):.1e}. Python's "
+        "cycle collector runs through every node a graph keeps alive, for both engines; "
+        "the rows with it off (for timing only: it runs between steps) show the engines' "
+        "own work.",
+        "",
+    ]
+    return lines
+
+
 def chain_table(args):
     depth = 100_000 if args.quick else 1_000_000
     rows = [("chainrule eager", "eager", depth), ("PyTorch", "torch", depth),
@@ -247,17 +336,21 @@ def number(x, suffix=""):
     return f"{x:,.0f}{suffix}" if x >= 100 else f"{x:.3g}{suffix}"
 
 
-def report(args, times, memory, losses, scaling, layers, chains, load, elapsed):
-    mg, mg_off = times.get(ROWS[0][0]), times.get(ROWS[1][0])
-    torch = times.get(ROWS[-1][0])
+def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elapsed):
+    def median(label, row=times):
+        return row[label].median if label in row else None
+
+    mg, mg_off, torch = median(ROWS[0][0]), median(ROWS[1][0]), median(ROWS[-1][0])
     lines = [
-        f"# Benchmark: micrograd's demo step{' (--quick)' if args.quick else ''}",
+        f"# Benchmark: micrograd's demo step and a transformer{' (--quick)' if args.quick else ''}",
         "",
         f"Machine: {machine()}. Load average {load[0]:.2f} before, {load[1]:.2f} after; "
-        f"{elapsed / 60:.1f} minutes. Workload: {DEMO[0]} two-moons points, MLP "
-        f"{'-'.join(map(str, DEMO[1]))}, hinge loss + 1e-4·Σp², SGD; "
-        f"{nodes_per_step(*DEMO):,} graph nodes per step. Median over rounds of the mean time "
-        "per step; the engines take turns, each in its own process.",
+        f"{elapsed / 60:.1f} minutes. Command: `{command(args)}`. Each time is the median "
+        "over rounds of the mean time per step, with the fastest and slowest round in "
+        "brackets; the engines take turns, round after round, each in its own process.",
+        "",
+        f"Workload: {DEMO[0]} two-moons points, MLP {'-'.join(map(str, DEMO[1]))}, hinge loss "
+        f"+ 1e-4·Σp², SGD; {nodes_per_step(*DEMO):,} graph nodes per step.",
         "",
         "| engine | ms / step | speed-up vs micrograd | vs micrograd, collector off "
         "| x PyTorch's time | bytes / node |",
@@ -266,9 +359,9 @@ def report(args, times, memory, losses, scaling, layers, chains, load, elapsed):
     for label, *_ in ROWS:
         if label not in times:
             continue
-        t = times[label]
+        t = times[label].median
         cells = [
-            ms(t),
+            times[label].text(spread=True),
             number(mg / t, "x") if mg else "-",
             number(mg_off / t, "x") if mg_off else "-",
             number(t / torch) if torch else "-",
@@ -283,19 +376,22 @@ def report(args, times, memory, losses, scaling, layers, chains, load, elapsed):
         f"{spread:.1e}. The tape's bytes/node are its numpy buffers for the whole batch per "
         "node of the eager graph they stand for.",
         "",
+    ]
+    if gpt:
+        lines += transformer_report(*gpt)
+    lines += [
         "## Scaling (ms / step)",
         "",
         "| points | MLP | nodes / step | eager | tape | PyTorch | tape x PyTorch |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for (n, sizes), row in scaling.items():
-        eager, tape, torch_t = (row.get(label) for label in
-                                ("chainrule eager, micrograd's code", "chainrule tape",
-                                 "PyTorch, 1 thread, float64"))
-        ratio = number(tape / torch_t) if tape and torch_t else "-"
+        labels = ("chainrule eager, micrograd's code", "chainrule tape",
+                  "PyTorch, 1 thread, float64")
+        eager, tape, torch_t = (row.get(label) for label in labels)
+        ratio = number(tape.median / torch_t.median) if tape and torch_t else "-"
         cells = [str(n), "-".join(map(str, sizes)), f"{nodes_per_step(n, sizes):,}",
-                 ms(eager) if eager else "-", ms(tape) if tape else "-",
-                 ms(torch_t) if torch_t else "-", ratio]
+                 *(r.text(spread=True) if r else "-" for r in (eager, tape, torch_t)), ratio]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -312,23 +408,36 @@ def report(args, times, memory, losses, scaling, layers, chains, load, elapsed):
     ]
     for (n, sizes), (row, spread) in layers.items():
         tape, torch_t = row.get("tape"), row.get("PyTorch")
-        ratio = number(tape / torch_t) if tape and torch_t else "-"
-        lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {ms(tape) if tape else '-'} | "
-                     f"{ms(torch_t) if torch_t else '-'} | {ratio} | {spread:.1e} |")
-    lines += ["", "## A chain of ReLUs: backward only", "",
-              "| engine | depth | seconds | nodes / second | note |", "|---|---:|---:|---:|---|"]
+        ratio = number(tape.median / torch_t.median) if tape and torch_t else "-"
+        cells = [r.text(spread=True) if r else "-" for r in (tape, torch_t)]
+        lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {cells[0]} | {cells[1]} | "
+                     f"{ratio} | {spread:.1e} |")
+    if chains:
+        lines += ["", "## A chain of ReLUs: backward only", "",
+                  "| engine | depth | seconds | nodes / second | note |",
+                  "|---|---:|---:|---:|---|"]
     for label, (depth, seconds, *note) in chains.items():
         lines.append(f"| {label} | {depth:,} | {seconds:.3g} | {depth / seconds:,.0f} | "
                      f"{note[0] if note else ''} |")
     return "\n".join(lines) + "\n"
 
 
-def report_layers_only(args, layers, load, elapsed):
-    text = report(args, {}, {}, {"-": 0.0}, {}, layers, {}, load, elapsed)
-    start = text.index("## Layers")
-    end = text.index("## A chain")
-    return (f"Machine: {machine()}. Load average {load[0]:.2f} before, {load[1]:.2f} after; "
-            f"{elapsed / 60:.1f} minutes.\n\n" + text[start:end])
+def command(args):
+    words = ["python benchmarks/run.py"]
+    if args.quick:
+        words.append("--quick")
+    if args.rounds:
+        words.append(f"--rounds {args.rounds}")
+    if args.only:
+        words.append(f"--only {args.only}")
+    return " ".join(words)
+
+
+def report_one(args, section, load, elapsed):
+    """The report of one table (--only): its section, after the machine's line."""
+    lines = [f"Machine: {machine()}. Load average {load[0]:.2f} before, {load[1]:.2f} after; "
+             f"{elapsed / 60:.1f} minutes. Command: `{command(args)}`.", ""]
+    return "\n".join(lines + section) + "\n"
 
 
 def _spread(values):
@@ -346,7 +455,7 @@ def main():
                         help="where to write the tables (default benchmarks/results.md; "
                              "--quick writes none)")
     parser.add_argument("--micrograd-python", help="a Python that has micrograd 0.1.0")
-    parser.add_argument("--only", choices=["layers"],
+    parser.add_argument("--only", choices=["layers", "transformer"],
                         help="run one table only (prints it; writes nothing without --out)")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 7)
@@ -354,19 +463,25 @@ def main():
     out = args.out or (None if args.quick else HERE / "results.md")
 
     started, load_before = time.perf_counter(), os.getloadavg()[0]
-    if args.only == "layers":
-        layers = layers_table(args, rounds, scale)
-        text = report_layers_only(args, layers, (load_before, os.getloadavg()[0]),
-                                  time.perf_counter() - started)
+    if args.only:
+        if args.only == "layers":
+            full = report(args, {}, {}, {"-": 0.0}, {}, layers_table(args, rounds, scale), {},
+                          None, (0, 0), 0)
+            section = full[full.index("## Layers"):].splitlines()
+        else:
+            section = transformer_report(*transformer_table(args, rounds, scale))
+        text = report_one(args, section, (load_before, os.getloadavg()[0]),
+                          time.perf_counter() - started)
         print("\n" + text)
         if args.out:
             args.out.write_text(text)
         return
     times, memory, losses = main_table(args, rounds, scale)
+    gpt = transformer_table(args, rounds, scale)
     scaling = scaling_table(args, rounds, scale)
     layers = layers_table(args, rounds, scale)
     chains = chain_table(args)
-    text = report(args, times, memory, losses, scaling, layers, chains,
+    text = report(args, times, memory, losses, scaling, layers, chains, gpt,
                   (load_before, os.getloadavg()[0]), time.perf_counter() - started)
     print("\n" + text)
     if out is None:

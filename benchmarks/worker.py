@@ -237,9 +237,89 @@ class TorchForwardBackward(Torch):
         return loss.item()
 
 
+class GPT:
+    """The transformer workload (`transformer.py`): one name a step, forward, backward, Adam."""
+
+    def __init__(self, n, sizes):
+        import transformer
+
+        self.transformer = transformer
+        self.names = transformer.make_names()
+        self.model = transformer.GPT(self.value_class(), transformer.initial_weights())
+        self.optimizer = transformer.Adam(self.model.parameters)
+
+    def step(self, k):
+        return self.transformer.train_step(self.model, self.optimizer,
+                                           self.names[k % len(self.names)])
+
+    def graph(self):
+        loss = self.model.loss(self.names[0])
+        loss.backward()
+        for p in self.model.parameters:
+            p.grad = 0.0
+        return loss
+
+    def nodes(self, root):
+        return workload.count_nodes(root, self.parents)
+
+    def chain(self, depth):
+        return None
+
+
+class GPTMicrogpt(GPT):
+    """The baseline: a Value in microgpt's design (`microgpt_value.py`)."""
+
+    @staticmethod
+    def value_class():
+        from microgpt_value import Value
+
+        return Value
+
+    @staticmethod
+    def parents(v):
+        return v._children
+
+
+class GPTEager(GPT):
+    """chainrule's eager engine."""
+
+    @staticmethod
+    def value_class():
+        from autograd import Value
+
+        return Value
+
+    @staticmethod
+    def parents(v):
+        return v.parents
+
+
+class GPTFloor(GPT):
+    """The floor (`floor_value.py`): the forward pass alone, its graph kept until the next."""
+
+    @staticmethod
+    def value_class():
+        from floor_value import Value
+
+        return Value
+
+    def step(self, k):
+        self.kept = None  # the last step's graph goes, as an engine's does after backward
+        self.kept = self.model.loss(self.names[k % len(self.names)])
+        return self.kept.data
+
+    def graph(self):
+        return self.model.loss(self.names[0])
+
+    @staticmethod
+    def parents(v):
+        return [p for p in (v._a, v._b) if p is not None]
+
+
 ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": Tape,
            "fit-tape": Fit, "torch": Torch, "tape-fb": TapeForwardBackward,
-           "torch-fb": TorchForwardBackward}
+           "torch-fb": TorchForwardBackward, "gpt-microgpt": GPTMicrogpt, "gpt-eager": GPTEager,
+           "gpt-floor": GPTFloor}
 
 
 def main():
