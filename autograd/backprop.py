@@ -81,13 +81,11 @@ def backward(root: Value, gradient: Value | Number = 1.0) -> None:
     seed = _seed(gradient)
     order = topological_order(root)
     earlier = [node.grad for node in order]  # to put back if the careful way is needed
+    done = False
     try:
         done = _backward_in_place(order, root, seed, earlier)
-    except BaseException:  # Ctrl-C included: leave every grad as it was
-        done = False
-        raise
     finally:
-        if not done:  # out of the ordinary: undo, then (unless interrupted) the careful way
+        if not done:  # out of the ordinary (or interrupted, Ctrl-C): put every grad back
             for node, g in zip(order, earlier):
                 node.grad = g
     if done:

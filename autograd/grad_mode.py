@@ -22,7 +22,7 @@ _mode = _GradMode()
 class _ThreadsOff:
     """How many threads have recording off. Reading a thread-local costs 70 ns, a fifth of
     an op, so ops read this shared count first and the thread's own mode only when some
-    thread has turned recording off (`recording`)."""
+    thread has turned recording off (`value._off_the_plain_path`)."""
 
     __slots__ = ("count",)
 
@@ -32,11 +32,6 @@ class _ThreadsOff:
 
 _threads_off = _ThreadsOff()
 _lock = threading.Lock()
-
-
-def recording() -> bool:
-    """Whether ops in this thread record the graph (`is_grad_enabled`, read cheaply)."""
-    return _threads_off.count == 0 or _mode.enabled
 
 
 def _set(enabled: bool) -> bool:

@@ -251,8 +251,9 @@ def transformer_report(times, losses, steps, memory):
         "A character-level GPT as Karpathy's microgpt trains it (benchmarks/transformer.py): "
         "embeddings of 16, RMSNorm, one attention block of 4 heads, a ReLU MLP of 64, "
         "softmax cross-entropy, Adam; one made-up name a step, forward, backward and update. "
-        f"The first name's graph has {nodes:,} nodes in chainrule. The baseline is a Value in microgpt's "
-        "design (benchmarks/microgpt_value.py): local gradients computed as it goes forward, "
+        f"The first name's graph has {nodes:,} nodes in chainrule. The baseline is a Value "
+        "in microgpt's design (benchmarks/microgpt_value.py): local gradients computed as it "
+        "goes forward, "
         "a tuple of children, a recursive topological sort.",
         "",
         "| engine | ms / step | speed-up vs microgpt's Value | with both collectors off "
