@@ -1,0 +1,75 @@
+"""The benchmarks compare like with like: the engines compute the same numbers.
+
+benchmarks/ is not a package; its modules import only the standard library, so they are
+loaded here by path, as the benchmark's workers load them.
+"""
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograd import Value
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCHMARKS))
+    limit = sys.getrecursionlimit()  # the baseline raises it for its recursive sort
+    try:
+        import floor_value
+        import microgpt_value
+        import run
+        import transformer
+        yield transformer, microgpt_value.Value, floor_value.Value, run
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+        sys.setrecursionlimit(limit)
+
+
+def test_the_names_are_many_distinct_pronounceable_and_the_same_every_time(bench):
+    transformer = bench[0]
+    names = transformer.make_names()
+    assert names == transformer.make_names() and len(set(names)) == len(names) == 4000
+    assert all(3 <= len(n) < transformer.BLOCK for n in names)
+    assert all(re.fullmatch(r"[a-z]+", n) and re.search(r"[aeiouy]", n) for n in names)
+    assert not any(re.search(r"[^aeiouy]{4}", n) for n in names)  # no 4 consonants in a row
+
+
+def test_chainrule_and_the_microgpt_design_train_to_the_same_numbers(bench):
+    transformer, baseline, _, _ = bench
+    weights = transformer.initial_weights()
+    runs = {}
+    for engine in (Value, baseline):
+        model = transformer.GPT(engine, weights)
+        optimizer = transformer.Adam(model.parameters)
+        losses = [transformer.train_step(model, optimizer, name) for name in ("anna", "bo", "kel")]
+        runs[engine] = losses, [p.data for p in model.parameters]
+    (ours, ours_after), (theirs, theirs_after) = runs.values()
+    assert ours == pytest.approx(theirs, rel=1e-12, abs=0)
+    assert ours_after == pytest.approx(theirs_after, rel=1e-12, abs=1e-15)
+    assert ours[0] == pytest.approx(math.log(transformer.VOCAB), rel=0.1)  # near uniform at first
+    assert ours_after != [x for rows in weights.values() for row in rows for x in row]  # it learnt
+
+
+def test_the_floor_computes_the_same_forward_pass(bench):
+    transformer, _, floor, _ = bench
+    weights = transformer.initial_weights()
+    ours = transformer.GPT(Value, weights).loss("mira")
+    assert transformer.GPT(floor, weights).loss("mira").data == pytest.approx(ours.data, rel=1e-12)
+
+
+def test_the_report_quotes_each_time_with_its_range_and_compares_only_engines_that_train(bench):
+    run = bench[3]
+    assert run.Rounds([0.003, 0.001, 0.002]).text(spread=True) == "2 (1–3)"
+    times = {label: run.Rounds([0.1 * (i + 1)]) for i, (label, *_) in enumerate(run.GPT_ROWS)}
+    losses = {label: 2.5 for label, *_ in run.GPT_ROWS}
+    losses[run.GPT_ROWS[-1][0]] = 3.3  # the floor does not train: its loss is not compared
+    memory = {label: (1000, 10) for label, *_ in run.GPT_ROWS}
+    text = "\n".join(run.transformer_report(times, losses, {k: 7 for k in losses}, memory))
+    assert "largest relative difference 0.0e+00" in text
+    assert "| chainrule eager | 200 (200–200) | 0.5x |" in text
