@@ -90,7 +90,13 @@ def trace(
 
 
 class Tape:
-    """A traced per-example function, replayed over whole batches. Made by `trace`."""
+    """A traced per-example function, replayed over whole batches. Made by `trace`.
+
+    ``tape.traces`` counts the programs fn has been traced into so far: one at first, one
+    more for each retrace, each static value (a class index) and each new path fn's
+    decisions take. A test of your own code can assert it stays small, to catch a tape that
+    traces again every step, as one would watch PyTorch's recompilations.
+    """
 
     def __init__(
         self, fn: Callable[..., Any], params: Params, example_inputs: tuple[Any, ...], *,
@@ -110,7 +116,7 @@ class Tape:
             hashable(a) if k in self._static else as_array(a, k)
             for k, a in enumerate(example_inputs)
         )
-        self.traces = 0  # programs traced for fn: retraces, static values and paths count
+        self.traces = 0
         self.retrace()
 
     # --- tracing --------------------------------------------------------------------------
