@@ -237,6 +237,46 @@ class TorchForwardBackward(Torch):
         return loss.item()
 
 
+class TapeDigits(Tape):
+    """Forward + backward of the mean cross-entropy of an MLP 64-64-10 on digit-shaped data,
+    the class index static (a program per class, as fit(backend="tape") traces it)."""
+
+    def __init__(self, n, sizes):
+        import numpy as np
+
+        import nn
+        from autograd.tape import trace
+
+        X, y = workload.digits(n)
+        self.X, self.y = np.array(X), np.array(y)
+        self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
+        self.params = self.model.parameters()
+        self.tape = trace(lambda x, label: nn.losses.cross_entropy(self.model(x), label),
+                          self.params, (self.X[0], int(self.y[0])), static=[1])
+
+    def step(self, k):
+        return self.tape.backward(self.X, self.y)
+
+
+class TorchDigits(Torch):
+    """The same with PyTorch: F.cross_entropy on the logits, mean over the batch."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        X, y = workload.digits(n)
+        self.X = self.torch.tensor(X, dtype=self.torch.float64)
+        self.y = self.torch.tensor(y)
+
+    def step(self, k):
+        h = self.X
+        for i, (W, b) in enumerate(self.layers):
+            h = h @ W.T + b
+            h = h.relu() if i < len(self.layers) - 1 else h
+        loss = self.torch.nn.functional.cross_entropy(h, self.y)
+        loss.backward()
+        return loss.item()
+
+
 class GPT:
     """The transformer workload (`transformer.py`): one name a step, forward, backward, Adam."""
 
@@ -319,6 +359,7 @@ class GPTFloor(GPT):
 ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": Tape,
            "fit-tape": Fit, "torch": Torch, "tape-fb": TapeForwardBackward,
            "torch-fb": TorchForwardBackward, "gpt-microgpt": GPTMicrogpt, "gpt-eager": GPTEager,
+           "tape-digits": TapeDigits, "torch-digits": TorchDigits,
            "gpt-floor": GPTFloor}
 
 

@@ -108,3 +108,21 @@ def count_nodes(root, parents):
                 seen.add(id(p))
                 stack.append(p)
     return len(seen)
+
+
+def digits(n=1797, seed=0):
+    """A data set of the shape of scikit-learn's digits: n images of 8x8 pixels in [0, 1],
+    10 classes. Each class is a fixed random stroke pattern; an example is its class's
+    pattern with every pixel jittered and a few pixels flipped. Returns (X, y): n rows of
+    64 floats, and class indices 0..9."""
+    rnd = random.Random(seed)
+    patterns = [[1.0 if rnd.random() < 0.3 else 0.0 for _ in range(64)] for _ in range(10)]
+    X, y = [], []
+    for i in range(n):
+        label = i % 10
+        pixels = [min(1.0, max(0.0, p + rnd.gauss(0.0, 0.15))) for p in patterns[label]]
+        for k in rnd.sample(range(64), 3):
+            pixels[k] = 1.0 - pixels[k]
+        X.append(pixels)
+        y.append(label)
+    return X, y

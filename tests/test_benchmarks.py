@@ -73,3 +73,23 @@ def test_the_report_quotes_each_time_with_its_range_and_compares_only_engines_th
     text = "\n".join(run.transformer_report(times, losses, {k: 7 for k in losses}, memory))
     assert "largest relative difference 0.0e+00" in text
     assert "| chainrule eager | 200 (200–200) | 0.5x |" in text
+
+
+def test_the_digit_shaped_data_and_its_tape_and_torch_losses_agree(bench):
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import worker
+        import workload
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    X, y = workload.digits(200)
+    assert (X, y) == workload.digits(200) and len(X) == 200 and {len(row) for row in X} == {64}
+    assert sorted(set(y)) == list(range(10)) and all(0.0 <= p <= 1.0 for row in X for p in row)
+    threads = torch.get_num_threads()  # the benchmark's torch runs on one thread
+    try:
+        tape, theirs = worker.TapeDigits(200, [64, 64, 10]), worker.TorchDigits(200, [64, 64, 10])
+        assert tape.step(0) == pytest.approx(theirs.step(0), rel=1e-12)
+    finally:
+        torch.set_num_threads(threads)
+    assert tape.tape.traces == 10  # one program per class index
