@@ -186,7 +186,7 @@ def as_batch(
         if a.ndim and not len(a):
             raise ValueError("the batch is empty: pass at least one example")
         if k not in static:
-            a = a.astype(float)
+            a = a.astype(float, copy=False)  # np.concatenate below copies it
         ex_shape = np.shape(ex)
         if a.ndim != len(ex_shape) + 1 or a.shape[1:] != ex_shape:
             raise ValueError(
