@@ -1,13 +1,17 @@
-"""Benchmark chainrule against micrograd and PyTorch on micrograd's demo step.
+"""Benchmark chainrule against micrograd, a microgpt-style Value and PyTorch.
 
-    python benchmarks/run.py            # the full run, about 6 minutes; writes results.md
-    python benchmarks/run.py --quick    # under 2 minutes; prints only (or --out FILE)
+    python benchmarks/run.py            # the full run, about 5 minutes; writes results.md
+    python benchmarks/run.py --quick    # about 2 minutes; prints only (or --out FILE)
+    python benchmarks/run.py --only transformer   # one table (or --only layers)
 
 Every engine runs in its own worker process (`worker.py`), micrograd 0.1.0 in its own
 virtual environment (benchmarks/.venv-micrograd, made on first use with pip from PyPI).
 The workers take turns, round after round, so that a busy machine slows them all alike;
 a round's time is the mean over its steps (so garbage collections are averaged in), and
-the tables show the median over rounds. See workload.py for the workload itself.
+the tables show the median over rounds with the fastest and slowest round. The workloads:
+micrograd's demo step (workload.py), a transformer trained one name a step
+(transformer.py, against microgpt_value.py and floor_value.py), and forward + backward
+on the tape against PyTorch as layers widen (workload.py's moons and digits).
 """
 
 from __future__ import annotations
