@@ -81,6 +81,7 @@ def _operator(op: ops.Op, name: str) -> Callable[[Value, Value | Number], Value]
 
     method.__name__ = name
     method.__qualname__ = f"Value.{name}"
+    method.__doc__ = f"self {op.name} other, recorded in the graph. {op.describe()}"
     return method
 
 
