@@ -4,10 +4,12 @@ benchmarks/ is not a package; its modules import only the standard library, so t
 loaded here by path, as the benchmark's workers load them.
 """
 
+import importlib
 import math
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,19 +22,16 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 def bench():
     sys.path.insert(0, str(BENCHMARKS))
     limit = sys.getrecursionlimit()  # the baseline raises it for its recursive sort
+    names = ["floor_value", "microgpt_value", "run", "transformer", "worker", "workload"]
     try:
-        import floor_value
-        import microgpt_value
-        import run
-        import transformer
-        yield transformer, microgpt_value.Value, floor_value.Value, run
+        yield SimpleNamespace(**{name: importlib.import_module(name) for name in names})
     finally:
         sys.path.remove(str(BENCHMARKS))
         sys.setrecursionlimit(limit)
 
 
 def test_the_names_are_many_distinct_pronounceable_and_the_same_every_time(bench):
-    transformer = bench[0]
+    transformer = bench.transformer
     names = transformer.make_names()
     assert names == transformer.make_names() and len(set(names)) == len(names) == 4000
     assert all(3 <= len(n) < transformer.BLOCK for n in names)
@@ -41,7 +40,7 @@ def test_the_names_are_many_distinct_pronounceable_and_the_same_every_time(bench
 
 
 def test_chainrule_and_the_microgpt_design_train_to_the_same_numbers(bench):
-    transformer, baseline, _, _ = bench
+    transformer, baseline = bench.transformer, bench.microgpt_value.Value
     weights = transformer.initial_weights()
     runs = {}
     for engine in (Value, baseline):
@@ -57,14 +56,14 @@ def test_chainrule_and_the_microgpt_design_train_to_the_same_numbers(bench):
 
 
 def test_the_floor_computes_the_same_forward_pass(bench):
-    transformer, _, floor, _ = bench
+    transformer, floor = bench.transformer, bench.floor_value.Value
     weights = transformer.initial_weights()
     ours = transformer.GPT(Value, weights).loss("mira")
     assert transformer.GPT(floor, weights).loss("mira").data == pytest.approx(ours.data, rel=1e-12)
 
 
 def test_the_report_quotes_each_time_with_its_range_and_compares_only_engines_that_train(bench):
-    run = bench[3]
+    run = bench.run
     assert run.Rounds([0.003, 0.001, 0.002]).text(spread=True) == "2 (1–3)"
     times = {label: run.Rounds([0.1 * (i + 1)]) for i, (label, *_) in enumerate(run.GPT_ROWS)}
     losses = {label: 2.5 for label, *_ in run.GPT_ROWS}
@@ -77,12 +76,7 @@ def test_the_report_quotes_each_time_with_its_range_and_compares_only_engines_th
 
 def test_the_digit_shaped_data_and_its_tape_and_torch_losses_agree(bench):
     torch = pytest.importorskip("torch")
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import worker
-        import workload
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    worker, workload = bench.worker, bench.workload
     X, y = workload.digits(200)
     assert (X, y) == workload.digits(200) and len(X) == 200 and {len(row) for row in X} == {64}
     assert sorted(set(y)) == list(range(10)) and all(0.0 <= p <= 1.0 for row in X for p in row)
