@@ -25,12 +25,12 @@ class Examples:
 
     def __init__(
         self, columns: np.ndarray, index: np.ndarray, key: tuple[Any, ...],
-        example: tuple[Any, ...], static_columns: list[tuple[Any, ...]] | None = None,
+        example: tuple[Any, ...], groups: list[tuple[tuple[Any, ...], np.ndarray]] | None = None,
     ) -> None:
         self.columns, self.index, self.key = columns, index, key
         self.size = columns.shape[1]
         self._example = example  # the traced example, for the shapes of dynamic arguments
-        self._static_columns = static_columns  # per example, its static values
+        self._groups = groups  # (static values, positions of the examples that have them)
 
     @classmethod
     def single(cls) -> Examples:
@@ -38,15 +38,11 @@ class Examples:
         return cls(np.empty((0, 1)), np.zeros(1, dtype=int), (), ())
 
     def parts(self) -> Iterator[Examples]:
-        """The examples grouped by their static values."""
-        if self._static_columns is None:
+        """The examples grouped by their static values, in order of first appearance."""
+        if self._groups is None:
             yield self
             return
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for j, key in enumerate(self._static_columns):
-            groups.setdefault(key, []).append(j)
-        for key, positions in groups.items():
-            js = np.array(positions)
+        for key, js in self._groups:
             yield Examples(self.columns[:, js], self.index[js], key, self._example)
 
     def take(self, ks: np.ndarray) -> Examples:
@@ -172,8 +168,8 @@ def as_batch(
             f"the tape was traced with {len(example)} argument(s) per example, "
             f"got {len(batch)} batch argument(s)"
         )
-    parts: list[np.ndarray] = []
-    statics: list[list[Any]] = []
+    dynamic: list[np.ndarray] = []
+    statics: list[np.ndarray] = []
     size: int | None = None
     for k, (arg, ex) in enumerate(zip(batch, example)):
         a = np.asarray(arg)
@@ -185,8 +181,6 @@ def as_batch(
             )
         if a.ndim and not len(a):
             raise ValueError("the batch is empty: pass at least one example")
-        if k not in static:
-            a = a.astype(float, copy=False)  # np.concatenate below copies it
         ex_shape = np.shape(ex)
         if a.ndim != len(ex_shape) + 1 or a.shape[1:] != ex_shape:
             raise ValueError(
@@ -197,16 +191,45 @@ def as_batch(
             size = len(a)
         elif len(a) != size:
             raise ValueError(f"batch argument {k} has {len(a)} examples, argument 0 has {size}")
-        if k in static:
-            statics.append([_tuples(row) for row in a.tolist()])
-        else:
-            parts.append(a.reshape(size, -1))
+        (statics if k in static else dynamic).append(a.reshape(size, -1))
     if not size:
         raise ValueError("the batch is empty (or fn takes no arguments)")
-    matrix = np.concatenate(parts, axis=1) if parts else np.empty((size, 0))
-    if not np.isfinite(matrix).all():
-        j, i = np.argwhere(~np.isfinite(matrix))[0]
-        raise ValueError(f"example {j} of the batch has a non-finite number: {matrix[j, i]!r}")
-    keys = list(zip(*statics)) if statics else None
-    return Examples(np.ascontiguousarray(matrix.T), np.arange(size), (), example, keys)
+    # a row per number of an example, a column per example: written once, transposed
+    columns = np.empty((sum(a.shape[1] for a in dynamic), size))
+    start = 0
+    for a in dynamic:
+        columns[start : start + a.shape[1]] = a.T
+        start += a.shape[1]
+    if not np.isfinite(columns).all():
+        bad = ~np.isfinite(columns)
+        j = int(np.flatnonzero(bad.any(axis=0))[0])
+        i = int(np.flatnonzero(bad[:, j])[0])
+        raise ValueError(f"example {j} of the batch has a non-finite number: {columns[i, j]!r}")
+    groups = _static_groups(statics, [ex for k, ex in enumerate(example) if k in static])
+    return Examples(columns, np.arange(size), (), example, groups)
 
+
+def _static_groups(
+    statics: list[np.ndarray], examples: list[Any]
+) -> list[tuple[tuple[Any, ...], np.ndarray]] | None:
+    """The examples grouped by their static values: (the values as `hashable` gives them,
+    the examples' positions), in order of first appearance; None without static arguments."""
+    if not statics:
+        return None
+    code: np.ndarray | None = None  # one number per distinct combination of values
+    for a in statics:
+        # one number per example (a class index) is sorted as it is; rows need axis=0
+        rows, inverse = (np.unique(a[:, 0], return_inverse=True) if a.shape[1] == 1
+                         else np.unique(a, axis=0, return_inverse=True))
+        inverse = inverse.reshape(-1)
+        code = inverse if code is None else np.unique(
+            code * len(rows) + inverse, return_inverse=True)[1].reshape(-1)
+    assert code is not None
+    order = np.argsort(code, kind="stable")  # each group's examples, in batch order
+    bounds = np.flatnonzero(np.diff(code[order])) + 1
+    groups = []
+    for js in sorted(np.split(order, bounds), key=lambda js: js[0]):  # by first appearance
+        j = js[0]
+        key = tuple(hashable(a[j].reshape(np.shape(ex))) for a, ex in zip(statics, examples))
+        groups.append((key, js))
+    return groups

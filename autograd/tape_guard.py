@@ -69,10 +69,12 @@ _state = _State()
 
 
 class Recorder:
-    """The guards of one trace."""
+    """The guards of one trace, and the DETACHed copy made of each node whose number fn
+    used as a constant (one copy however often it is used)."""
 
     def __init__(self) -> None:
         self.guards: list[Guard] = []
+        self.detached: dict[Value, Value] = {}
 
 
 class recording:
@@ -147,11 +149,12 @@ def _operand(x: object) -> tuple[Expr, float] | None:
 class TracedNumber:
     """``v.data`` while tracing: the number, and the expression (of nodes) it comes from."""
 
-    __slots__ = ("expr", "value")
+    __slots__ = ("expr", "value", "node")
     __array_ufunc__ = None  # numpy defers to our operators
 
     def __init__(self, expr: Expr, value: float) -> None:
         self.expr, self.value = expr, value
+        self.node: Value | None = None  # the graph's node for it, once `as_node` made one
 
     def __repr__(self) -> str:
         return f"<traced number {self.value!r}>"
@@ -268,29 +271,46 @@ def record(guard: Guard) -> None:
 
 
 def as_node(number: TracedNumber) -> Value:
-    """A traced number as a Value of the graph: its expression rebuilt from DETACHed nodes."""
-    expr = number.expr
+    """A traced number as a Value of the graph: its expression rebuilt from DETACHed nodes,
+    once per traced number (``v - top`` for each v of a row shares one node for top)."""
+    if number.node is None:
+        number.node = _build(number.expr)
+    return number.node
+
+
+def _build(expr: Expr) -> Value:
     if expr[0] == "node":
-        return _detach(expr[1])
+        return _detached(expr[1])
     if expr[0] == "const":
         return Value(expr[1])
     if expr[0] == "neg":
-        return -as_node(TracedNumber(expr[1], 0.0))
+        return -_build(expr[1])
     if expr[0] == "abs":
-        return abs(as_node(TracedNumber(expr[1], 0.0)))
+        return abs(_build(expr[1]))
     if expr[0] == "max":
-        nodes = [as_node(TracedNumber(e, 0.0)) for e in expr[1:]]
-        out = nodes[0]
-        for node in nodes[1:]:
-            out = _combine(DETACHED_MAX, out, node)
-        return out
+        # pairwise, so that the tape has log2(n) levels of max, not n - 1; on a tie each max
+        # keeps its left operand, so the result is the leftmost largest, as max() gives
+        nodes = [_build(e) for e in expr[1:]]
+        while len(nodes) > 1:
+            pairs = [_combine(DETACHED_MAX, a, b) for a, b in zip(nodes[::2], nodes[1::2])]
+            nodes = pairs + nodes[len(nodes) - len(nodes) % 2:]
+        return nodes[0]
     symbol, a, b = expr
     if symbol == "**" and b[0] == "const":
-        power: Value = as_node(TracedNumber(a, 0.0)) ** b[1]
+        power: Value = _build(a) ** b[1]
         return power
-    result: Value = _ARITHMETIC[symbol](as_node(TracedNumber(a, 0.0)),
-                                        as_node(TracedNumber(b, 0.0)))
+    result: Value = _ARITHMETIC[symbol](_build(a), _build(b))
     return result
+
+
+def _detached(node: Value) -> Value:
+    """The DETACHed copy of `node`, made once per trace."""
+    rec = _state.recorder
+    if rec is None:
+        return _detach(node)
+    if node not in rec.detached:
+        rec.detached[node] = _detach(node)
+    return rec.detached[node]
 
 
 def _combine(op: ops.Op, a: Value, b: Value) -> Value:

@@ -297,6 +297,46 @@ def test_static_arguments_give_one_program_per_value():
     assert tape.traces == 3
 
 
+def test_examples_group_by_every_static_argument_in_order_of_first_appearance():
+    weights = [Value(0.5 * i - 1.0) for i in range(6)]
+
+    def fn(x, pair, k):  # a static vector and a static number, both used as indices
+        return weights[pair[0]] * x[0] + weights[pair[1] + 3] * x[1] * (k + 1)
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 2))
+    pairs, ks = rng.integers(0, 3, size=(40, 2)), rng.integers(0, 2, 40)
+    loss, grads, tape = tape_batch(fn, weights, (X, pairs, ks), static=[1, 2])
+    eager_loss, eager_grads, _ = eager_batch(
+        lambda x, pair, k: fn(x, [int(v.data) for v in pair], int(k.data)),
+        weights, (X, pairs, ks))
+    close(loss, eager_loss)
+    close(grads, eager_grads)
+    assert tape.traces == len({(*p, k) for p, k in zip(pairs.tolist(), ks.tolist())})
+    assert all(type(v) is int for key in tape._programs for v in key[0] + (key[1],))
+
+
+def test_a_softmax_shift_is_one_node_per_row_in_log2_levels():
+    from autograd.tape_guard import DETACH, DETACHED_MAX
+    from nn import functional as F
+
+    weights = [Value(w) for w in np.random.default_rng(6).normal(size=10)]
+
+    def fn(x):
+        return F.log_softmax([w * x[0] for w in weights])[3]
+
+    X = np.random.default_rng(7).integers(-2, 3, size=(50, 1)).astype(float)  # ties, zeros
+    loss, grads, tape = tape_batch(fn, weights, (X,))
+    eager_loss, eager_grads, _ = eager_batch(fn, weights, (X,))
+    close(loss, eager_loss, rtol=1e-12)
+    close(grads, eager_grads, rtol=1e-12)
+    (program,) = tape._programs[()]
+    rows = {op: [len(range(*g.rows.indices(program.n_slots))) for g in program.groups
+                 if getattr(g, "op", None) is op] for op in (DETACH, DETACHED_MAX)}
+    assert rows[DETACH] == [10]  # each score copied once, however often the shift is used
+    assert rows[DETACHED_MAX] == [5, 2, 1, 1]  # pairwise: 9 maxes on 4 levels, not 9 levels
+
+
 def test_an_index_from_a_value_is_followed():
     weights = [Value(1.0), Value(2.0)]
     X = np.array([[0.0], [1.0], [0.0], [1.5]])
