@@ -105,7 +105,8 @@ def _run_columns(
                     _run_columns(program, examples, columns[follows], pdata, weights, weight,
                                  eager, replay, decided=not before_forward)
                 return
-    if not np.isfinite(values).all():
+    # not the leaves: as_batch checked the inputs, and a bad parameter shows in what it computes
+    if not np.isfinite(values[program.n_leaves :]).all():
         _explain_forward_error(program, values, part, eager)
     replay.outputs[:, columns] = values[program.outputs]
     if weight is not None:
@@ -157,10 +158,10 @@ def _explain_forward_error(
 ) -> None:
     """A non-finite value in the forward pass: the eager engine raises its error for the
     first example concerned, or (a constant that does not suit it) we say so."""
-    bad_columns = ~np.isfinite(values).all(axis=0)
-    k = int(np.flatnonzero(bad_columns)[0])
+    computed = values[program.n_leaves :]
+    k = int(np.flatnonzero(~np.isfinite(computed).all(axis=0))[0])
     eager(program.name, part, k)  # raises the eager engine's own error
-    rows = np.flatnonzero(~np.isfinite(values[:, k]))
+    rows = program.n_leaves + np.flatnonzero(~np.isfinite(computed[:, k]))
     group = next(g for g in program.groups if g.rows.start <= rows[0] < g.rows.stop)
     op = "a layer's matrix product" if isinstance(group, MatmulGroup) else repr(
         (group.op or ops.ADD).name)

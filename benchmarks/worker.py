@@ -239,7 +239,8 @@ class TorchForwardBackward(Torch):
 
 class TapeDigits(Tape):
     """Forward + backward of the mean cross-entropy of an MLP 64-64-10 on digit-shaped data,
-    the class index static (a program per class, as fit(backend="tape") traces it)."""
+    each class index given as a one-hot row, as fit(backend="tape") gives cross_entropy its
+    targets: one program for every class."""
 
     def __init__(self, n, sizes):
         import numpy as np
@@ -249,13 +250,14 @@ class TapeDigits(Tape):
 
         X, y = workload.digits(n)
         self.X, self.y = np.array(X), np.array(y)
+        self.one_hot = np.eye(sizes[-1])
         self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
         self.params = self.model.parameters()
-        self.tape = trace(lambda x, label: nn.losses.cross_entropy(self.model(x), label),
-                          self.params, (self.X[0], int(self.y[0])), static=[1])
+        self.tape = trace(lambda x, target: nn.losses.cross_entropy(self.model(x), target),
+                          self.params, (self.X[0], self.one_hot[self.y[0]]))
 
     def step(self, k):
-        return self.tape.backward(self.X, self.y)
+        return self.tape.backward(self.X, self.one_hot[self.y])
 
 
 class TorchDigits(Torch):

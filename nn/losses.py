@@ -257,6 +257,13 @@ def _class_index(t, classes, ignore_index, name, i):
     return t
 
 
+def _class_weights(weight, classes, name):
+    weight = as_nested(weight)
+    if is_scalar(weight) or shape(weight, f"{name} weight") != (classes,):
+        raise ValueError(f"{name}: weight needs one number per class ({classes}), got {weight!r}")
+    return [_number(w, name, "weights") for w in weight]
+
+
 def nll_loss(
     input: Nested, target: Nested, weight: Nested = None, ignore_index: int = -100,
     reduction: str = "mean",
@@ -288,14 +295,7 @@ def nll_loss(
             raise ValueError(f"{name}: expected {dims[0]} targets (one per example), got {got}")
         targets = list(target)
     targets = [_class_index(t, classes, ignore_index, name, i) for i, t in enumerate(targets)]
-    weights = [1.0] * classes
-    if weight is not None:
-        weight = as_nested(weight)
-        if is_scalar(weight) or shape(weight, f"{name} weight") != (classes,):
-            raise ValueError(
-                f"{name}: weight needs one number per class ({classes}), got {weight!r}"
-            )
-        weights = [_number(w, name, "weights") for w in weight]
+    weights = [1.0] * classes if weight is None else _class_weights(weight, classes, name)
     terms, weight_sum = [], 0.0
     for row, t in zip(rows, targets):
         if t == ignore_index:
@@ -324,7 +324,11 @@ def cross_entropy(
     """-log softmax(input)[target], from raw scores (logits) and class indices.
 
     The log-softmax is computed by log-sum-exp, so logits of +-1000 give finite losses.
-    Same arguments as `nll_loss`, whose input is log-probabilities instead.
+    Same arguments as `nll_loss`, whose input is log-probabilities instead. A `target` of
+    the input's shape holds class probabilities instead of indices (soft labels, as in
+    PyTorch, which tells them by their float type): the loss of an example is
+    -sum_c weight_c·target_c·log softmax(input)_c, "mean" divides by the number of
+    examples, and ignore_index does not apply.
     """
     dims = shape(input, "cross_entropy input")
     if len(dims) not in (1, 2) or 0 in dims:
@@ -332,7 +336,34 @@ def cross_entropy(
             f"cross_entropy: input must be logits for C classes, shape (C,) or (N, C); "
             f"got shape {dims}"
         )
+    target = as_nested(target)
+    if _probabilities(target, dims):
+        return _soft_cross_entropy(F.log_softmax(input), target, weight, reduction, dims)
     return nll_loss(F.log_softmax(input), target, weight, ignore_index, reduction)
+
+
+def _probabilities(target, dims):
+    """Whether a target holds class probabilities: the input's shape, and (as PyTorch tells
+    them by dtype) not whole numbers of an integer type, which are class indices."""
+    if is_scalar(target) or shape(target, "cross_entropy target") != dims:
+        return False
+    return not all(isinstance(t, (numbers.Integral, np.integer)) for t in flatten(target))
+
+
+def _soft_cross_entropy(log_probs, target, weight, reduction, dims):
+    name = "cross_entropy"
+    _check_reduction(reduction, name)
+    weights = [1.0] * dims[-1] if weight is None else _class_weights(weight, dims[-1], name)
+    rows, probabilities = ([log_probs], [target]) if len(dims) == 1 else (log_probs, target)
+    # each term is lp·-(w·p): with a one-hot target exactly nll_loss's lp·-w, plus zeros
+    terms = [
+        total(lp * -(w * _number(p, name, "target probabilities"))
+              for lp, p, w in zip(row, probs, weights))
+        for row, probs in zip(rows, probabilities)
+    ]
+    if reduction == "none":
+        return terms[0] if len(dims) == 1 else terms
+    return total(terms) if reduction == "sum" else total(terms) / len(terms)
 
 
 # Their targets are class indices, not numbers to compare with the input: the tape backend

@@ -10,7 +10,10 @@ statistics) cannot be traced this way; the tape says so, then use ``backend="eag
 
 Targets of a class-index loss (one marked ``loss_fn.targets = "class_index"``, as
 cross_entropy and nll_loss are) reach the loss as plain numbers: the tape keeps one program
-per class. Every other target, whole numbers included, is an input like X.
+per class. `cross_entropy` itself, which also takes class probabilities, gets each index as
+a one-hot row instead: one program for every class, with exactly the same numbers (the
+zeros add nothing), and a tenth of the numpy calls on ten classes. Every other target,
+whole numbers included, is an input like X.
 
 A tape is traced again when the model's structure changes in a way its parameters do not
 show (a neuron's activation function swapped in place, a layer's settings).
@@ -28,6 +31,7 @@ from autograd import Value, no_grad
 from autograd.nested import flatten, to_numpy
 from autograd.tape import Tape, TraceError, trace
 
+from .losses import cross_entropy
 from .module import Module
 from .normalization import BatchNorm
 
@@ -45,16 +49,17 @@ class TapeBackend:
     name = "tape"
 
     def __init__(self) -> None:
-        # per (model, loss, penalty, mode): (model, tape, outputs' shape, model's structure)
-        self._tapes: dict[tuple[Any, ...], tuple[Module, Tape, Any, Any]] = {}
+        # per (model, loss, penalty, mode): (model, tape, outputs' shape, model's structure,
+        # the targets as the tape takes them)
+        self._tapes: dict[tuple[Any, ...], tuple[Module, Tape, Any, Any, Targets]] = {}
 
     def train_step(
         self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
         penalty: Callable[[Module], Value] | None = None,
     ) -> tuple[float, np.ndarray]:
         """Like `EagerBackend.train_step`: (data loss, outputs), gradients added to ``.grad``."""
-        tape, shape = self._tape(model, loss_fn, X, y, penalty)
-        _, aux = tape.backward(X, y)
+        tape, shape, targets = self._tape(model, loss_fn, X, y, penalty)
+        _, aux = tape.backward(X, targets(y))
         return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
 
     def evaluate(
@@ -62,29 +67,33 @@ class TapeBackend:
     ) -> tuple[float | None, np.ndarray]:
         """(loss, outputs) for the whole of X without touching gradients."""
         if loss_fn is None or y is None:
-            tape, _ = self._tape(model, None, X, None, None)
+            tape, _, _ = self._tape(model, None, X, None, None)
             return None, tape.forward(X)
-        tape, shape = self._tape(model, loss_fn, X, y, None)
-        _, aux = tape.forward(X, y)
+        tape, shape, targets = self._tape(model, loss_fn, X, y, None)
+        _, aux = tape.forward(X, targets(y))
         return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
 
     def _tape(self, model, loss_fn, X, y, penalty):
-        """(tape, shape of one example's outputs), traced on first use and again when the
-        model's structure changes."""
+        """(tape, shape of one example's outputs, targets as the tape takes them), traced on
+        first use and again when the model's structure changes."""
         key = (id(model), loss_fn, penalty, model.training)
         structure = _structure(model)
         if key in self._tapes:
-            _, tape, shape, traced_structure = self._tapes[key]
+            _, tape, shape, traced_structure, targets = self._tapes[key]
             if structure != traced_structure:
                 tape.retrace()
-                self._tapes[key] = (model, tape, shape, structure)
-            return tape, shape
+                self._tapes[key] = (model, tape, shape, structure, targets)
+            return tape, shape, targets
         _refuse_batch_statistics(model)
-        shape = None
+        shape, targets = None, _as_they_are
         if loss_fn is None:
             tape = trace(lambda x: model(x), model.parameters, (X[0],))
         else:
-            static = [1] if _static_targets(loss_fn, y) else []
+            with no_grad():
+                shape = np.shape(to_numpy(model(X[:1])))[1:]
+            static = [1] if _static_targets(loss_fn) else []
+            if static and _takes_probabilities(loss_fn) and len(shape) == 1:
+                static, targets = [], functools.partial(_one_hot, classes=shape[0])
 
             def example_loss(x, target):
                 outputs = model(x)
@@ -92,8 +101,8 @@ class TapeBackend:
                 return loss, [loss, *flatten(outputs)]
 
             try:
-                tape = trace(example_loss, model.parameters, (X[0], y[0]), has_aux=True,
-                             static=static,
+                tape = trace(example_loss, model.parameters, (X[0], targets(y[:1])[0]),
+                             has_aux=True, static=static,
                              penalty=(lambda: penalty(model)) if penalty else None)
             except TraceError as error:
                 if not static and hasattr(error, "add_note"):
@@ -101,14 +110,45 @@ class TapeBackend:
                         "note: the targets reach the loss as Values; if they are class "
                         "indices, mark the loss: loss_fn.targets = 'class_index'")
                 raise
-            with no_grad():
-                shape = np.shape(to_numpy(model(X[:1])))[1:]
-            _check_mean_of_examples(model, loss_fn, tape, X, y)
-        self._tapes[key] = (model, tape, shape, structure)  # model kept: its id stays its own
-        return tape, shape
+            _check_mean_of_examples(model, loss_fn, tape, X, y, targets)
+        self._tapes[key] = (model, tape, shape, structure, targets)  # model kept: its id stays
+        return tape, shape, targets
 
 
-def _static_targets(loss_fn, y):
+Targets = Callable[[np.ndarray], np.ndarray]
+"""The batch's targets as the tape takes them (`_as_they_are`, or `_one_hot` rows)."""
+
+
+def _as_they_are(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+def _one_hot(y: np.ndarray, classes: int) -> np.ndarray:
+    """Class indices as rows of class probabilities, 1 at the class, 0 elsewhere."""
+    y = np.asarray(y)
+    y = y.astype(int) if y.dtype.kind == "b" else y
+    valid = (y == np.round(y)) & (y >= 0) & (y < classes) if y.dtype.kind in "iuf" else None
+    if valid is None or y.ndim != 1 or not valid.all():
+        i = 0 if valid is None or y.ndim != 1 else int(np.flatnonzero(~valid)[0])
+        raise ValueError(
+            f"backend='tape': cross_entropy's target {i} is {y.reshape(-1)[i].item()!r}, not a "
+            f"class index from 0 to {classes - 1}; targets to ignore (ignore_index) need "
+            "backend='eager'"
+        )
+    return np.eye(classes)[y.astype(int)]
+
+
+def _takes_probabilities(loss_fn):
+    """Whether loss_fn is nn's cross_entropy (through functools.partial) with no class
+    weights or ignore_index: then one-hot targets give the very same numbers."""
+    while isinstance(loss_fn, functools.partial):
+        if set(loss_fn.keywords) - {"reduction"} or loss_fn.args:
+            return False
+        loss_fn = loss_fn.func
+    return loss_fn is cross_entropy
+
+
+def _static_targets(loss_fn):
     """Class indices are static: used as indices, not as numbers. A loss says its targets
     are class indices with ``loss_fn.targets = "class_index"`` (on itself, or on the
     function a functools.partial wraps); any other targets are inputs, whole numbers too
@@ -154,12 +194,12 @@ def _structure(module, parts=None):
     return parts
 
 
-def _check_mean_of_examples(model, loss_fn, tape, X, y):
+def _check_mean_of_examples(model, loss_fn, tape, X, y, targets):
     """The tape averages per-example losses; make sure that is what loss_fn computes."""
     n = min(len(X), _CHECK_EXAMPLES)
     with no_grad():
         eager = loss_fn(model(X[:n]), y[:n]).data
-    losses_, _ = tape.forward(X[:n], y[:n])
+    losses_, _ = tape.forward(X[:n], targets(y[:n]))
     if not np.isclose(losses_.mean(), eager, rtol=1e-7, atol=1e-9):
         name = getattr(loss_fn, "__name__", repr(loss_fn))
         raise ValueError(

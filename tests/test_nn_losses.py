@@ -124,6 +124,43 @@ def test_cross_entropy_and_nll_match_torch(torch, data, batched, reduction, use_
 
 
 @SETTINGS
+@given(st.data(), st.booleans(), reductions, st.booleans())
+def test_cross_entropy_with_class_probabilities_matches_torch(torch, data, batched, reduction,
+                                                              use_weight):
+    logits, _, classes = class_problem(data.draw, batched)
+    raw = arrays(data.draw, np.shape(logits), 0.0, 1.0) + 1e-3
+    probabilities = raw / raw.sum(axis=-1, keepdims=True)
+    weight = arrays(data.draw, (classes,), 0.2, 3.0) if use_weight else None
+    tw = None if weight is None else torch.tensor(weight, dtype=torch.float64)
+    tp = torch.tensor(probabilities, dtype=torch.float64)
+    check(torch,
+          lambda v: losses.cross_entropy(v, probabilities, weight=weight, reduction=reduction),
+          lambda v: torch.nn.functional.cross_entropy(v, tp, weight=tw, reduction=reduction),
+          logits, reduction)
+    # the probabilities' own gradient, when they are Values (a learnt teacher, say)
+    ps = values(probabilities)
+    loss = losses.cross_entropy(values(logits), ps, weight=weight, reduction="sum")
+    loss.backward()
+    tp.requires_grad_(True)
+    torch.nn.functional.cross_entropy(torch.tensor(logits), tp, weight=tw,
+                                      reduction="sum").backward()
+    np.testing.assert_allclose(grads(ps), tp.grad.numpy().ravel(), rtol=RTOL, atol=ATOL)
+
+
+@given(st.data(), st.sampled_from(["mean", "sum", "none"]))
+def test_one_hot_probabilities_give_exactly_the_class_index_loss(data, reduction):
+    logits, target, classes = class_problem(data.draw, True)
+    one_hot = np.eye(classes)[target]
+    hard, soft = values(logits), values(logits)
+    a = losses.cross_entropy(hard, target, reduction=reduction)
+    b = losses.cross_entropy(soft, one_hot, reduction=reduction)
+    assert [v.data for v in flatten(a)] == [v.data for v in flatten(b)]  # not just close
+    backward_with(a, np.ones(len(flatten(a))))
+    backward_with(b, np.ones(len(flatten(b))))
+    assert grads(hard).tolist() == grads(soft).tolist()
+
+
+@SETTINGS
 @given(st.data(), shapes, reductions, st.sampled_from([1.0, 0.5, 2.0]))
 def test_hinge_loss_matches_torch_relu_form(torch, data, shape, reduction, margin):
     x = arrays(data.draw, shape, -3, 3)

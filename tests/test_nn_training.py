@@ -135,6 +135,45 @@ def test_a_wrapped_class_index_loss_declares_its_targets_for_the_tape():
     assert wrapped.targets == "class_index"  # functools.wraps carries the mark
 
 
+def test_cross_entropy_on_the_tape_is_one_program_for_every_class():
+    X, _ = data.make_moons(60, noise=0.1, seed=1)
+    y = (np.arange(60) * 7) % 4  # four classes, mixed through every batch
+
+    def run(backend, loss):
+        model = MLP(2, [5, 4], seed=3)
+        trainer = Trainer(model, loss, optim.Adam(model.parameters(), lr=0.05),
+                          backend=backend, quiet=True)
+        history = trainer.fit(X, y, epochs=3, batch_size=25, seed=0)
+        return [p.data for p in model.parameters()], history, trainer
+
+    eager, eager_history, _ = run("eager", "cross_entropy")
+    for loss in ("cross_entropy", partial(losses.cross_entropy, reduction="mean")):
+        tape, history, trainer = run("tape", loss)
+        assert np.allclose(tape, eager, rtol=1e-9, atol=1e-12)
+        assert np.allclose(history["loss"], eager_history["loss"], rtol=1e-9)
+        (traced,) = [entry[1] for entry in trainer.backend._tapes.values()]
+        assert traced.traces == 1  # not one per class
+    # nll_loss takes no probabilities: one program per class, the same numbers
+    log_softmax = lambda out, t: losses.nll_loss(nn.functional.log_softmax(out), t)  # noqa: E731
+    log_softmax.targets = "class_index"
+    nll, _, trainer = run("tape", log_softmax)
+    assert np.allclose(nll, eager, rtol=1e-9, atol=1e-12)
+    (traced,) = [entry[1] for entry in trainer.backend._tapes.values()]
+    assert traced.traces == 4
+
+
+def test_cross_entropy_on_the_tape_names_a_target_that_is_no_class():
+    X, _ = data.make_moons(10, noise=0.1, seed=1)
+    model = MLP(2, [3, 3], seed=0)
+    before = [p.data for p in model.parameters()]
+    for bad, shown in ((3, "3"), (-100, "-100"), (1.5, "1.5")):
+        y = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, bad])  # past the examples checked eagerly
+        with pytest.raises(ValueError, match=f"target 9 is {shown}.*not a class index from "
+                                             "0 to 2.*ignore_index.*backend='eager'"):
+            fit(model, X, y, loss="cross_entropy", backend="tape", epochs=1, quiet=True)
+    assert [p.data for p in model.parameters()] == before
+
+
 def test_early_stopping_stops_and_restores_the_best_weights():
     X, y = moons(20)
     model = MLP(2, [4, 1], seed=0)
