@@ -29,6 +29,16 @@ line. So the tape never returns other numbers than the eager engine (to 1e-9: la
 as matrix products, which round differently). Arguments listed in `static` (class indices,
 say) reach `fn` as plain numbers instead: one program per distinct value, as `jax.jit`'s
 static arguments.
+
+Parameters kept in a numpy vector (an optimizer loop of your own, ``scipy.optimize``) skip
+the Values altogether, as ``jax.value_and_grad`` does: `Tape.value_and_grad` takes the
+parameters' numbers as an array and returns the loss and the gradients as one, reading no
+``p.data`` and writing no ``p.grad`` (17,000 of each for a 2-128-128-1 MLP):
+
+    theta = tape.parameter_vector()               # the numbers of tape.params, in order
+    for step in range(100):
+        loss, g = tape.value_and_grad(X, y, params=theta)
+        theta -= 0.1 * g
 """
 
 from __future__ import annotations
@@ -117,6 +127,7 @@ class Tape:
             for k, a in enumerate(example_inputs)
         )
         self.traces = 0
+        self._values_at: _ValuesAt | None = None  # value_and_grad's params, while it runs
         self.retrace()
 
     # --- tracing --------------------------------------------------------------------------
@@ -265,23 +276,58 @@ class Tape:
         ``loss.backward()`` would add on the same batch. With `has_aux` returns
         ``(loss, aux)``, aux holding one row per example.
         """
+        result, grads = self._value_and_grad(batch, None, reduction, "backward")
+        for p, g in zip(self.params, grads.tolist()):
+            p.grad += g
+        return result
+
+    def value_and_grad(
+        self, *batch: Any, params: Any = None, reduction: str = "mean"
+    ) -> tuple[Any, np.ndarray]:
+        """The loss and its gradient as an array: ``(loss, grads)``, as ``jax.value_and_grad``.
+
+        `params`: the parameters' numbers, a 1-D array of floats in the order of
+        ``tape.params`` (`parameter_vector` gives the current ones); None reads them from
+        the Values. The loss is what `backward` returns at those numbers (with `has_aux`,
+        ``(loss, aux)``), `grads` a new array of d(loss)/d(param) in ``tape.params`` order.
+        No Value's ``data`` or ``grad`` is changed. Examples the tape hands to the eager
+        engine are computed at `params` too: for those the Values hold `params`' numbers
+        for the time of the call, and get their own back before it returns, also on an
+        error.
+        """
+        vector = None if params is None else _as_vector(params)
+        return self._value_and_grad(batch, vector, reduction, "value_and_grad")
+
+    def parameter_vector(self) -> np.ndarray:
+        """The numbers of ``tape.params``, in order, as a new array: the `params` that
+        `value_and_grad` reads from the Values when given none."""
+        return np.fromiter((p.data for p in self.params), float, len(self.params))
+
+    def _value_and_grad(
+        self, batch: Sequence[Any], vector: np.ndarray | None, reduction: str, caller: str
+    ) -> tuple[Any, np.ndarray]:
         if reduction not in ("mean", "sum"):
-            raise ValueError(f"backward(): reduction must be 'mean' or 'sum', got {reduction!r}")
+            raise ValueError(f"{caller}(): reduction must be 'mean' or 'sum', got {reduction!r}")
         if self._shapes[0] != ():
             raise TypeError(
-                f"backward() needs fn to return one Value per example (its loss); it returns "
+                f"{caller}() needs fn to return one Value per example (its loss); it returns "
                 f"shape {self._shapes[0]}. Reduce it to one Value, or return (loss, outputs) "
                 "with has_aux=True"
             )
-        outputs, grads, pdata = self._replay(batch, reduction)
-        loss = float(outputs[0].sum()) * _weight(reduction, outputs.shape[1])
-        if self.penalty is not None:
-            value, extra = self._replay_part("penalty", Examples.single(), pdata, 1.0)
-            loss += float(value[0, 0])
-            grads += extra
-        for p, g in zip(self.params, grads.tolist()):
-            p.grad += g
-        return (loss, self._split_outputs(outputs)[1]) if self.has_aux else loss
+        swap = None if vector is None else _ValuesAt(vector)
+        self._values_at = swap
+        try:
+            outputs, grads, pdata = self._replay(batch, reduction, vector, caller)
+            loss = float(outputs[0].sum()) * _weight(reduction, outputs.shape[1])
+            if self.penalty is not None:
+                value, extra = self._replay_part("penalty", Examples.single(), pdata, 1.0)
+                loss += float(value[0, 0])
+                grads += extra
+        finally:
+            self._values_at = None
+            if swap is not None:
+                swap.restore()
+        return ((loss, self._split_outputs(outputs)[1]) if self.has_aux else loss), grads
 
     @property
     def _shapes(self) -> Shapes:
@@ -297,17 +343,31 @@ class Tape:
         return first, outputs[n:].T.reshape((size, *aux))
 
     def _replay(
-        self, batch: Sequence[Any], reduction: str | None
+        self, batch: Sequence[Any], reduction: str | None,
+        vector: np.ndarray | None = None, caller: str = "forward",
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Outputs (a row per output, a column per example), the summed gradients and the
-        parameters' values they were computed at."""
+        parameters' values they were computed at: `vector`, or the Values' numbers."""
         examples = as_batch(batch, self._example, self._static)
         current = self._fetch_params()
+        retraced = False
         if current != self.params:  # by identity: Value's == is object's
             if set(current) != set(self.params):  # a new model or new layers: trace again
                 self.retrace()
+                retraced = True
         pdata = self._pdata  # one array, reused: the layers' views into it are made once
-        pdata[:] = np.fromiter((p.data for p in self.params), float, len(self.params))
+        if vector is None:
+            pdata[:] = self.parameter_vector()
+        elif len(vector) != len(self.params):  # checked here: a retrace changes the count
+            why = (" (the model's parameters changed, so the tape traced fn again)"
+                   if retraced else "")
+            raise ValueError(
+                f"{caller}(): params has {len(vector)} numbers, but the tape has "
+                f"{len(self.params)} parameters{why}; pass one number per tape.params, in "
+                "order, as tape.parameter_vector() gives them"
+            )
+        else:
+            pdata[:] = vector
         weight = _weight(reduction, examples.size)
         outputs, grads = np.empty((len(self._first.outputs), examples.size)), np.zeros(len(pdata))
         for part in examples.parts():
@@ -358,6 +418,7 @@ class Tape:
 
     def _trace_path(self, name: str, part: Examples, k: int, programs: list[Program]) -> None:
         """A program for the path example k of `part` takes, added to `programs`."""
+        self._use_given_params()
         if name == "fn":
             example = part.example(k)
             program = self._trace_twice(lambda: self._call_traced(example, part.key), "fn")
@@ -381,6 +442,7 @@ class Tape:
         """Example k of a part (or the penalty) by the eager engine: its outputs and, with a
         weight, its gradients x weight. Its errors name the example."""
         where = f"example {part.index[k]} of the batch" if name == "fn" else "the penalty"
+        self._use_given_params()
         try:
             if name == "fn":
                 outputs, shapes = self._call_eager(part.example(k), part.key)
@@ -397,6 +459,12 @@ class Tape:
             return values, _eager_gradients(outputs[0], self.params, weight)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{where}: {error}") from error
+
+    def _use_given_params(self) -> None:
+        """Before fn or the penalty runs on Values (eager engine, tracing a new path): in
+        `value_and_grad` with a params vector, the parameters must hold its numbers."""
+        if self._values_at is not None:
+            self._values_at.apply(self.params)
 
     def _redo_eagerly(
         self, name: str, part: Examples, k: int, weight: float | None = None
@@ -483,3 +551,52 @@ def _eager_gradients(root: Value, params: list[Value], weight: float = 1.0) -> n
 
 def _close(a: Any, b: Any) -> bool:
     return bool(np.allclose(a, b, rtol=1e-7, atol=1e-9))
+
+
+def _as_vector(params: Any) -> np.ndarray:
+    """`value_and_grad`'s params as a 1-D float array, or a clear error (nothing changed).
+    Its length is checked by `Tape._replay`, once the tape has its current parameters."""
+    expected = "a 1-D array of real numbers, one per tape.params (tape.parameter_vector())"
+    try:
+        array = np.asarray(params)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"value_and_grad(): params must be {expected}; numpy cannot read the "
+            f"{type(params).__name__} given as an array ({error})"
+        ) from None
+    if array.dtype.kind not in "iuf":  # not bool, complex, str, object
+        raise TypeError(
+            f"value_and_grad(): params must be {expected}; got an array of dtype "
+            f"{array.dtype} ({type(params).__name__})"
+        )
+    if array.ndim != 1:
+        raise ValueError(f"value_and_grad(): params must be {expected}; got shape {array.shape}")
+    vector = np.asarray(array, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(vector))
+    if bad.size:
+        more = f" ({bad.size} non-finite numbers in all)" if bad.size > 1 else ""
+        raise ValueError(
+            f"value_and_grad(): params must be finite; params[{bad[0]}] is {vector[bad[0]]}{more}"
+        )
+    return vector
+
+
+class _ValuesAt:
+    """Puts a vector's numbers into the parameters' ``data`` (the eager engine and tracing
+    read them there), once, on first need; `restore` gives them their own numbers back."""
+
+    def __init__(self, vector: np.ndarray) -> None:
+        self.vector = vector
+        self.saved: list[tuple[Value, float]] | None = None
+
+    def apply(self, params: list[Value]) -> None:
+        if self.saved is not None:
+            return
+        self.saved = [(p, p.data) for p in params]  # all saved before any is changed
+        for p, x in zip(params, self.vector.tolist()):
+            p.data = x
+
+    def restore(self) -> None:
+        for p, x in self.saved or ():
+            p.data = x
+        self.saved = None
