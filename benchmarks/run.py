@@ -195,9 +195,11 @@ def scaling_table(args, rounds, scale):
 
 LAYERS = [(100, [2, 16, 16, 1]), (1000, [2, 16, 16, 1]), (100, [2, 64, 64, 1]),
           (1000, [2, 64, 64, 1]), (100, [2, 128, 128, 1]), (1000, [2, 128, 128, 1])]
-LAYER_ROWS = [("tape", "tape-fb", False, 50), ("PyTorch", "torch-fb", False, 50)]
+LAYER_ROWS = [("tape", "tape-fb", False, 50), ("tape, vector", "tape-vg", False, 50),
+              ("PyTorch", "torch-fb", False, 50)]
 DIGITS = (1797, [64, 64, 10])  # the shape of scikit-learn's digits (workload.digits)
-DIGIT_ROWS = [("tape", "tape-digits", False, 20), ("PyTorch", "torch-digits", False, 20)]
+DIGIT_ROWS = [("tape", "tape-digits", False, 20), ("tape, vector", "tape-digits-vg", False, 20),
+              ("PyTorch", "torch-digits", False, 20)]
 
 
 def layers_table(args, rounds, scale):
@@ -406,22 +408,27 @@ def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elap
         "## Layers: forward + backward (ms)",
         "",
         "Mean hinge loss of an MLP with ReLU on two-moons points, no penalty and no update: "
-        "`tape.backward(X, y)` against PyTorch float64 on one thread (numpy's BLAS on one "
-        "thread too). Median over rounds; the two take turns. The tape runs each layer as "
-        "a matrix product, so its loss agrees with PyTorch's to rounding (largest relative "
-        "difference in the last column). The last row is softmax cross-entropy with class "
-        "indices on 1,797 generated 8x8 images of 10 classes (the shape of scikit-learn's "
-        "digits), where the tape replays one program per class.",
+        "`tape.backward(X, y)` (parameters read from their Values, gradients added into "
+        "them), `tape.value_and_grad(X, y, params=theta)` (parameters in a numpy vector, "
+        "gradients returned as one: what PyTorch's tensors are to it) and PyTorch float64 "
+        "on one thread (numpy's BLAS on one thread too). Median over rounds; they take "
+        "turns. The tape runs each layer as a matrix product, so its loss agrees with "
+        "PyTorch's to rounding (largest relative difference in the last column). The last "
+        "row is softmax cross-entropy on 1,797 generated 8x8 images of 10 classes (the "
+        "shape of scikit-learn's digits), the class indices given to the tape as one-hot "
+        "rows, as fit(backend=\"tape\") gives them to cross_entropy.",
         "",
-        "| points | MLP | tape | PyTorch | tape ÷ PyTorch | loss rel. diff |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| points | MLP | tape.backward | value_and_grad | PyTorch | backward ÷ PyTorch | "
+        "value_and_grad ÷ PyTorch | loss rel. diff |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for (n, sizes), (row, spread) in layers.items():
-        tape, torch_t = row.get("tape"), row.get("PyTorch")
-        ratio = number(tape.median / torch_t.median) if tape and torch_t else "-"
-        cells = [r.text(spread=True) if r else "-" for r in (tape, torch_t)]
-        lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {cells[0]} | {cells[1]} | "
-                     f"{ratio} | {spread:.1e} |")
+        tape, vector, torch_t = row.get("tape"), row.get("tape, vector"), row.get("PyTorch")
+        ratios = [number(r.median / torch_t.median) if r and torch_t else "-"
+                  for r in (tape, vector)]
+        cells = [r.text(spread=True) if r else "-" for r in (tape, vector, torch_t)]
+        lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {' | '.join(cells)} | "
+                     f"{' | '.join(ratios)} | {spread:.1e} |")
     if chains:
         lines += ["", "## A chain of ReLUs: backward only", "",
                   "| engine | depth | seconds | nodes / second | note |",

@@ -224,6 +224,20 @@ class TapeForwardBackward(Tape):
         return self.tape.backward(self.X, self.y)
 
 
+class TapeValueAndGrad(TapeForwardBackward):
+    """The layers table: the same, the parameters kept in a numpy vector, as PyTorch keeps
+    them in tensors: tape.value_and_grad(X, y, params=theta) reads no p.data and writes no
+    p.grad."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        self.theta = self.tape.parameter_vector()
+
+    def step(self, k):
+        loss, _ = self.tape.value_and_grad(self.X, self.y, params=self.theta)
+        return loss
+
+
 class TorchForwardBackward(Torch):
     """The layers table: forward and backward of the mean hinge loss, no update."""
 
@@ -258,6 +272,18 @@ class TapeDigits(Tape):
 
     def step(self, k):
         return self.tape.backward(self.X, self.one_hot[self.y])
+
+
+class TapeDigitsValueAndGrad(TapeDigits):
+    """The digits row with the parameters in a numpy vector (see TapeValueAndGrad)."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        self.theta = self.tape.parameter_vector()
+
+    def step(self, k):
+        loss, _ = self.tape.value_and_grad(self.X, self.one_hot[self.y], params=self.theta)
+        return loss
 
 
 class TorchDigits(Torch):
@@ -362,6 +388,7 @@ ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": 
            "fit-tape": Fit, "torch": Torch, "tape-fb": TapeForwardBackward,
            "torch-fb": TorchForwardBackward, "gpt-microgpt": GPTMicrogpt, "gpt-eager": GPTEager,
            "tape-digits": TapeDigits, "torch-digits": TorchDigits,
+           "tape-vg": TapeValueAndGrad, "tape-digits-vg": TapeDigitsValueAndGrad,
            "gpt-floor": GPTFloor}
 
 

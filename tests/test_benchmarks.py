@@ -87,3 +87,19 @@ def test_the_digit_shaped_data_and_its_tape_and_torch_losses_agree(bench):
     finally:
         torch.set_num_threads(threads)
     assert tape.tape.traces == 1  # one-hot targets: one program for every class
+    vector = worker.TapeDigitsValueAndGrad(200, [64, 64, 10])
+    assert vector.step(0) == pytest.approx(tape.step(0), rel=1e-12)
+
+
+def test_the_layers_table_times_backward_and_value_and_grad_on_the_same_numbers(bench):
+    worker, run = bench.worker, bench.run
+    fb, vg = worker.TapeForwardBackward(30, [2, 8, 8, 1]), worker.TapeValueAndGrad(30, [2, 8, 8, 1])
+    assert vg.step(0) == pytest.approx(fb.step(0), rel=1e-12)
+    grads = [p.grad for p in fb.params]
+    assert any(grads) and not any(p.grad for p in vg.params)  # the vector's run writes none
+    times = {"tape": run.Rounds([0.004]), "tape, vector": run.Rounds([0.001]),
+             "PyTorch": run.Rounds([0.002])}
+    layers = {(30, (2, 8, 8, 1)): (times, 1e-16)}
+    text = run.report(SimpleNamespace(quick=True, rounds=1, micrograd_python=None, only="layers"),
+                      {}, {}, {"-": 0.0}, {}, layers, {}, None, (0.0, 0.0), 1.0)
+    assert "| 30 | 2-8-8-1 | 4 (4–4) | 1 (1–1) | 2 (2–2) | 2 | 0.5 | 1.0e-16 |" in text
