@@ -1,45 +1,16 @@
 """Tape.value_and_grad: the tape with parameters and gradients as numpy vectors."""
 
 import contextlib
-import random
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tape_cases import close, eager_batch, make_mlp, moons
 
 import autograd.tape as tape_module
 from autograd import Value
 from autograd.tape import Tape, trace
-
-
-def close(actual, expected, rtol=1e-9):
-    actual, expected = np.asarray(actual, float), np.asarray(expected, float)
-    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
-
-
-def eager_batch(fn, params, batch, reduction="mean", penalty=None):
-    """The eager engine on the whole batch: (loss, each param's gradient, each output)."""
-    saved = [p.grad for p in params]
-    for p in params:
-        p.grad = 0.0
-    outputs = [fn(*(_values(a) for a in example)) for example in zip(*batch)]
-    loss = sum(outputs, Value(0.0))
-    if reduction == "mean":
-        loss = loss * (1.0 / len(outputs))
-    if penalty is not None:
-        loss = loss + penalty()
-    loss.backward()
-    grads = [p.grad for p in params]
-    for p, g in zip(params, saved):
-        p.grad = g
-    return loss.data, grads, [o.data for o in outputs]
-
-
-def _values(a):
-    a = np.asarray(a, dtype=float)
-    return Value(float(a)) if a.ndim == 0 else [_values(row) for row in a]
 
 
 @contextlib.contextmanager
@@ -53,32 +24,6 @@ def values_at(params, vector):
     finally:
         for p, x in zip(params, saved):
             p.data = x
-
-
-def make_mlp(sizes, seed=0):
-    rnd = random.Random(seed)
-    layers = [
-        [[Value(rnd.uniform(-1, 1)) for _ in range(nin)] + [Value(rnd.uniform(-0.1, 0.1))]
-         for _ in range(nout)]
-        for nin, nout in zip(sizes, sizes[1:])
-    ]
-    params = [p for layer in layers for neuron in layer for p in neuron]
-
-    def model(x):
-        for i, layer in enumerate(layers):
-            out = [sum((w * xi for w, xi in zip(n[:-1], x)), n[-1]) for n in layer]
-            x = [v.relu() for v in out] if i < len(layers) - 1 else out
-        return x[0]
-
-    return model, params
-
-
-def moons(n, seed=0):
-    rng = np.random.default_rng(seed)
-    t = rng.uniform(0, np.pi, n)
-    upper = rng.random(n) < 0.5
-    X = np.where(upper[:, None], np.c_[np.cos(t), np.sin(t)], np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
-    return X + rng.normal(0, 0.1, X.shape), np.where(upper, -1.0, 1.0)
 
 
 def hinge_mlp(sizes, seed=0):
@@ -388,23 +333,31 @@ BRANCH_X = np.array([[1.0, 1.0], [3.0, 1.0], [0.1 + 0.2, 0.3], [-1.0, 2.0], [2.0
 THETA = np.array([0.5, -0.5, 0.0])
 
 
+@pytest.fixture
+def eager_numbers(monkeypatch):
+    """The parameters' numbers each time the eager engine computes an example, in a list."""
+    seen = []
+    eager_example = Tape._eager_example
+
+    def spy(self, *args, **kwargs):
+        result = eager_example(self, *args, **kwargs)
+        seen.append([p.data for p in self.params])
+        return result
+
+    monkeypatch.setattr(Tape, "_eager_example", spy)
+    return seen
+
+
 @pytest.mark.parametrize("max_programs", [64, 1])
-def test_guarded_paths_and_eager_examples_are_computed_at_the_vector(monkeypatch, max_programs):
+def test_guarded_paths_and_eager_examples_are_computed_at_the_vector(monkeypatch, max_programs,
+                                                                   eager_numbers):
     # With max_programs=1 every example off the first program's path runs eagerly.
     monkeypatch.setattr(tape_module, "MAX_PROGRAMS", max_programs)
     w = [Value(2.0), Value(1.0), Value(0.0)]
     fn = branchy(w)
     tape = trace(fn, w, (BRANCH_X[1],))
     assert tape.traces == 1
-    seen = []
-    eager_example = Tape._eager_example
-
-    def spy(self, *args, **kwargs):  # the numbers the eager engine computed with
-        result = eager_example(self, *args, **kwargs)
-        seen.append([p.data for p in self.params])
-        return result
-
-    monkeypatch.setattr(Tape, "_eager_example", spy)
+    seen = eager_numbers
     before = state(w)
 
     loss, grads = tape.value_and_grad(BRANCH_X, params=THETA)
@@ -482,7 +435,7 @@ def test_the_values_get_their_numbers_back_after_an_error_or_an_interrupt(monkey
     assert state(w3) == before
 
 
-def test_non_finite_local_derivatives_are_redone_eagerly_at_the_vector(monkeypatch):
+def test_non_finite_local_derivatives_are_redone_eagerly_at_the_vector(eager_numbers):
     # sqrt at 0 has an infinite derivative; times the 0 gradient x[1] the tape gets nan
     # where the eager engine stops at the 0: those examples are redone eagerly.
     w, v = Value(1.0), Value(3.0)
@@ -492,15 +445,7 @@ def test_non_finite_local_derivatives_are_redone_eagerly_at_the_vector(monkeypat
 
     tape = trace(fn, [w, v], (np.array([1.0, 1.0, 1.0]),))
     X = np.array([[0.0, 0.0, 2.0], [4.0, 1.0, 1.0], [0.0, 0.0, -1.0]])
-    seen = []
-    eager_example = Tape._eager_example
-
-    def spy(self, *args, **kwargs):  # the numbers the eager engine computed with
-        result = eager_example(self, *args, **kwargs)
-        seen.append([p.data for p in self.params])
-        return result
-
-    monkeypatch.setattr(Tape, "_eager_example", spy)
+    seen = eager_numbers
     theta = np.array([0.25, -2.0])
 
     loss, grads = tape.value_and_grad(X, params=theta)
