@@ -3,8 +3,14 @@
 An optimizer holds parameters (Values) in ``param_groups`` (dicts of the parameters and
 their hyper-parameters, so a group may have its own ``lr``) and per-parameter ``state``.
 ``step()`` moves every parameter using its ``.grad``; ``zero_grad()`` resets the grads.
-Each rule below is written on plain floats, one parameter at a time, in torch's order of
-operations, so 25 steps here and in PyTorch agree to float rounding.
+
+Each rule below is written once, on numpy arrays with one number per parameter of a group:
+``step()`` gathers the group's numbers and grads, runs the rule in torch's order of
+operations, and writes the new numbers back. Elementwise + - * / and sqrt on float64 round
+exactly as they do on Python floats, so a step gives the very numbers the same formula gives
+one parameter at a time, and 25 steps here and in PyTorch agree to float rounding. The
+state is kept the same way (one array per group and piece of state, such as ``exp_avg``);
+``optimizer.state`` shows it per parameter, as Python numbers.
 
 A step is all or nothing: every new parameter value and every new piece of state is
 computed first; if any is inf or nan (too large a learning rate, an exploding gradient),
@@ -13,11 +19,12 @@ computed first; if any is inf or nan (too large a learning rate, an exploding gr
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol, TypeAlias
+
+import numpy as np
 
 from autograd import Value
 
@@ -43,13 +50,104 @@ def _hyper(name, value, low=0.0, high=math.inf, high_open=False):
     return float(value)
 
 
+class _GroupState:
+    """The state of one parameter group: for each piece of state ("step", "exp_avg", ...)
+    an array with one number per parameter, and a mask of the parameters that have it
+    (none before their first step; some only after loading a partial state)."""
+
+    def __init__(self, params: list[Value]) -> None:
+        self.source = params  # the group's "params" list, to notice if it is replaced
+        self.params = tuple(params)  # the parameters the arrays are indexed by
+        self.values: dict[str, np.ndarray] = {}
+        self.has: dict[str, np.ndarray] = {}
+
+    def copy_of(self, key):
+        """Copies of the values and mask of piece `key` (zeros and False if nobody has it)."""
+        if key in self.values:
+            return self.values[key].copy(), self.has[key].copy()
+        dtype = np.int64 if key == "step" else np.float64
+        return np.zeros(len(self.params), dtype), np.zeros(len(self.params), bool)
+
+    def put(self, key, i, value):
+        """Give parameter i piece `key` = value."""
+        if key not in self.values:
+            self.values[key], self.has[key] = self.copy_of(key)
+        self.values[key][i] = value
+        self.has[key][i] = True
+
+    def of(self, i):
+        """Parameter i's state as Python numbers; {} if it has none."""
+        return {key: self.values[key][i].item() for key, has in self.has.items() if has[i]}
+
+    def every(self):
+        """Every parameter's state, as `of` gives it, one tolist() per piece."""
+        states = [{} for _ in self.params]
+        for key, has in self.has.items():
+            for state, present, value in zip(states, has.tolist(), self.values[key].tolist()):
+                if present:
+                    state[key] = value
+        return states
+
+    def parts(self):
+        """(index, first, state) for parameters that have the same pieces of state and the
+        same step count, covering the group (`first` is the position of the first). The rule
+        sees, as a rule for one parameter would, only the pieces they have, and the step
+        count as an int: powers such as beta1**t stay Python's (numpy's power does not round
+        as libm's does). Usually one part, the whole group; more after a partial load."""
+        n = len(self.params)
+        steps = self.values.get("step")
+        if (all(has.all() or not has.any() for has in self.has.values())
+                and (steps is None or (steps == steps[0]).all())):
+            yield slice(None), 0, self._state(slice(None), 0)
+            return
+        rows = [*self.has.values(), steps if steps is not None else np.zeros(n, np.int64)]
+        _, part_of = np.unique(np.stack(rows), axis=1, return_inverse=True)
+        part_of = part_of.ravel()
+        for part in range(part_of.max() + 1):
+            index = np.flatnonzero(part_of == part)
+            yield index, int(index[0]), self._state(index, index[0])
+
+    def _state(self, index, first):
+        """The rule's `state` for the parameters at `index`: copies, so that nothing the
+        rule does can reach the state before the step is known to be finite."""
+        return {key: int(values[first]) if key == "step" else values[index].copy()
+                for key, values in self.values.items() if self.has[key][first]}
+
+
+class _StateView(Mapping[Value, dict[str, Any]]):
+    """``optimizer.state``: {parameter: {"step": 3, "exp_avg": 0.1, ...}} for every parameter
+    that has state, read from the optimizer's arrays on access. The dicts are copies: to
+    change the state assign ``optimizer.state = {...}`` or use ``load_state_dict``."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self._optimizer = optimizer
+
+    def __getitem__(self, p: Value) -> dict[str, Any]:
+        states, i = self._optimizer._position(p)
+        state = states.of(i)
+        if not state:
+            raise KeyError(p)
+        return state
+
+    def __iter__(self) -> Iterator[Value]:
+        for states in self._optimizer._group_states():
+            yield from (p for p, state in zip(states.params, states.every()) if state)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 class Optimizer:
     """Base class: parameter groups, state, zero_grad, state_dict."""
 
     def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[Value, dict[str, Any]] = {}
+        self._states: list[_GroupState] = []  # one per group: the state, as arrays
+        self._where: dict[int, tuple[_GroupState, int]] | None = None  # id(Value) -> place
         self._names: dict[int, str] = {}  # id(Value) -> its name in its Module, for errors
         given: Any = params
         if hasattr(given, "parameters") and callable(given.parameters):
@@ -90,6 +188,71 @@ class Optimizer:
         full = {**self.defaults, **group, "params": params}
         self._check(full)
         self.param_groups.append(full)
+        self._states.append(_GroupState(params))
+        self._where = None
+
+    # --- state: arrays per group, a mapping per parameter ------------------------------
+
+    @property
+    def state(self) -> Mapping[Value, dict[str, Any]]:
+        """{parameter: {"step": ..., "exp_avg": ..., ...}} with Python numbers, for every
+        parameter that has state ({} before the first step). Read-only view; assign a
+        whole mapping (``optimizer.state = {}`` forgets all state) to change it."""
+        return _StateView(self)
+
+    @state.setter
+    def state(self, state: Mapping[Value, dict[str, Any]]) -> None:
+        self._states = self._filled(dict(state))
+        self._where = None
+
+    def _group_states(self) -> list[_GroupState]:
+        """The groups' states; re-indexed first if a group's "params" list was replaced or
+        resized since, so each parameter keeps its own state."""
+        groups, states = self.param_groups, self._states
+        if len(groups) != len(states) or any(
+            s.source is not g["params"] or len(s.params) != len(g["params"])
+            for g, s in zip(groups, states)
+        ):
+            kept = {id(p) for g in groups for p in g["params"]}
+            self._states = self._filled({p: state for s in states
+                                         for p, state in zip(s.params, s.every())
+                                         if state and id(p) in kept})
+            self._where = None
+        return self._states
+
+    def _position(self, p):
+        """(the _GroupState of p's group, p's index in it); KeyError if p is not a parameter."""
+        if self._where is None:
+            self._where = {id(q): (s, i) for s in self._group_states()
+                           for i, q in enumerate(s.params)}
+        states, i = self._where[id(p)]  # the parameters are kept alive by states.params
+        return states, i
+
+    def _filled(self, state):
+        """New group states holding `state` ({parameter: {piece: number}}); nothing changes
+        on ValueError (a Value that is not a parameter, a piece that is not a number)."""
+        new = [_GroupState(group["params"]) for group in self.param_groups]
+        where, index = {}, 0
+        for s in new:
+            for i, p in enumerate(s.params):
+                where[id(p)] = (s, i, index)
+                index += 1
+        for p, pieces in state.items():
+            if id(p) not in where:
+                raise ValueError(f"optimizer state for {p!r}, which is not one of its parameters")
+            states, i, index = where[id(p)]
+            for key, value in pieces.items():
+                ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+                if ok and key == "step":  # a count: 3, or 3.0 (as torch saves it)
+                    ok = float(value).is_integer()
+                    value = int(value) if ok else value
+                if not ok:
+                    raise ValueError(
+                        f"optimizer state: {key} of {self._who(p, index)} is {value!r}; the "
+                        "state holds numbers (whole step counts, averages), one per parameter"
+                    )
+                states.put(key, i, value)
+        return new
 
     def zero_grad(self) -> None:
         for group in self.param_groups:
@@ -103,56 +266,91 @@ class Optimizer:
         state is not finite, OverflowError names it and no parameter or state changes.
         """
         loss = closure() if closure is not None else None
-        updates, index = [], 0
-        for group in self.param_groups:
-            for p in group["params"]:
-                g = -p.grad if group.get("maximize") else p.grad
-                state = dict(self.state.get(p, ()))
-                try:
-                    data = self._update(p.data, g, group, state)
-                except (OverflowError, ValueError, ZeroDivisionError) as error:
-                    self._not_finite(p, index, g, group, f"fails ({error})")
-                if not math.isfinite(data):
-                    self._not_finite(p, index, g, group, f"would make it {data!r}")
-                for key, value in state.items():
-                    if isinstance(value, float) and not math.isfinite(value):
-                        self._not_finite(p, index, g, group, f"would make its {key} {value!r}")
-                updates.append((p, data, state))
-                index += 1
-        for p, data, state in updates:  # every update is finite: store them all
-            p.data = data
-            self.state.setdefault(p, {}).update(state)
+        updates, offset = [], 0
+        for group, states in zip(self.param_groups, self._group_states()):
+            if group["params"]:
+                updates.append((states, *self._step_group(group, states, offset)))
+            offset += len(group["params"])
+        for states, x, new_state in updates:  # every update is finite: store them all
+            for p, data in zip(states.params, x.tolist()):
+                p.data = data
+            for key, (values, has) in new_state.items():
+                states.values[key], states.has[key] = values, has
         return loss
 
-    def _not_finite(self, p, index, g, group, what):
+    def _step_group(self, group, states, offset):
+        """The group's new numbers and new state arrays {piece: (values, has)}, or
+        OverflowError for its first parameter whose update fails or is not finite."""
+        params = states.params
+        x = np.array([p.data for p in params], dtype=np.float64)
+        g = np.array([p.grad for p in params], dtype=np.float64)
+        if group.get("maximize"):
+            g = -g
+        new_x = x.copy()
+        new_state = {}  # piece -> (values, has): copies of the group's arrays, updated
+        failed = {}  # first parameter of a part -> how its rule failed
+        for index, first, state in states.parts():
+            try:
+                with np.errstate(all="ignore"):  # inf and nan are looked for below
+                    new_x[index] = self._update(x[index], g[index], group, state)
+            except (OverflowError, ValueError, ZeroDivisionError) as error:
+                failed[first] = f"fails ({error})"
+                continue
+            for key, value in state.items():
+                if key not in new_state:
+                    new_state[key] = states.copy_of(key)
+                values, has = new_state[key]
+                values[index] = value
+                has[index] = True
+        bad = ~np.isfinite(new_x)
+        for values, has in new_state.values():
+            if values.dtype.kind == "f":
+                bad |= has & ~np.isfinite(values)
+        if failed or bad.any():
+            i = min([*failed, *np.flatnonzero(bad)[:1].tolist()])
+            if i in failed:
+                what = failed[i]
+            elif not math.isfinite(new_x[i]):
+                what = f"would make it {new_x[i].item()!r}"
+            else:
+                key, value = next((k, v[i].item()) for k, (v, h) in new_state.items()
+                                  if h[i] and not math.isfinite(v[i]))
+                what = f"would make its {key} {value!r}"
+            p = params[i]
+            self._not_finite(p, offset + i, -p.grad if group.get("maximize") else p.grad,
+                             group, what)
+        return new_x, new_state
+
+    def _who(self, p, index):
         name = self._names.get(id(p))
-        who = f"parameter {name!r}" if name else f"parameter {index} (counting from 0)"
+        return f"parameter {name!r}" if name else f"parameter {index} (counting from 0)"
+
+    def _not_finite(self, p, index, g, group, what):
         shown = ("lr", "weight_decay", "momentum")
         hyper = ", ".join(f"{k}={group[k]:g}" for k in shown if group.get(k))
         raise OverflowError(
-            f"{type(self).__name__}.step(): the update of {who} (value {p.data!r}, grad {g!r}; "
-            f"{hyper}) {what}; nothing was changed. Lower the learning rate or clip the "
-            "gradients."
+            f"{type(self).__name__}.step(): the update of {self._who(p, index)} (value "
+            f"{p.data!r}, grad {g!r}; {hyper}) {what}; nothing was changed. Lower the "
+            "learning rate or clip the gradients."
         )
 
-    def _update(self, x, g, group, state) -> float:
-        """The new value of a parameter now `x` with gradient `g`; updates `state` (a copy
-        of the parameter's state) in place. Must not touch the parameter itself."""
+    def _update(self, x, g, group, state):
+        """The new numbers of parameters now `x` with gradients `g` (arrays, one number per
+        parameter); updates `state` (their pieces of state: arrays, and "step" an int) by
+        assigning new arrays to its keys. Must not touch the parameters themselves."""
         raise NotImplementedError
 
     # --- saving and restoring ---------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """{"state": {index: {...}}, "param_groups": [...]} with parameters as indices."""
-        index: dict[int, int] = {}
-        groups = []
-        for group in self.param_groups:
-            ids = []
-            for p in group["params"]:
-                index[id(p)] = len(index)
-                ids.append(index[id(p)])
+        groups, index = [], 0
+        state: dict[int, dict[str, Any]] = {}
+        for group, states in zip(self.param_groups, self._group_states()):
+            ids = list(range(index, index + len(states.params)))
             groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
-        state = {index[id(p)]: copy.deepcopy(s) for p, s in self.state.items() if s}
+            state.update((i, s) for i, s in zip(ids, states.every()) if s)
+            index += len(ids)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -175,10 +373,10 @@ class Optimizer:
         for key, s in saved_state.items():
             if not str(key).isdigit() or int(key) >= len(params):
                 raise ValueError(f"load_state_dict: state for unknown parameter {key!r}")
-            new_state[params[int(key)]] = copy.deepcopy(s)
+            new_state[params[int(key)]] = s
+        self.state = new_state  # first: a piece that is not a number changes nothing
         for saved, group in zip(groups, self.param_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = new_state
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -258,9 +456,10 @@ class RMSprop(Optimizer):
         state["square_avg"] = state["square_avg"] * alpha + (1 - alpha) * (g * g)
         if group["centered"]:
             state["grad_avg"] = _lerp(state["grad_avg"], g, 1 - alpha)
-            avg = math.sqrt(state["square_avg"] - state["grad_avg"] ** 2) + group["eps"]
+            grad_avg = state["grad_avg"]  # squared as torch's addcmul does: grad_avg·grad_avg
+            avg = np.sqrt(state["square_avg"] - grad_avg * grad_avg) + group["eps"]
         else:
-            avg = math.sqrt(state["square_avg"]) + group["eps"]
+            avg = np.sqrt(state["square_avg"]) + group["eps"]
         if group["momentum"] > 0:
             state["momentum_buffer"] = state["momentum_buffer"] * group["momentum"] + g / avg
             return x - group["lr"] * state["momentum_buffer"]
@@ -320,8 +519,8 @@ class Adam(Optimizer):
         bias_correction2_sqrt = (1 - beta2**t) ** 0.5
         v = state["exp_avg_sq"]
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = v = max(state["max_exp_avg_sq"], v)
-        denom = math.sqrt(v) / bias_correction2_sqrt + group["eps"]
+            state["max_exp_avg_sq"] = v = np.maximum(state["max_exp_avg_sq"], v)
+        denom = np.sqrt(v) / bias_correction2_sqrt + group["eps"]
         return x - step_size * (state["exp_avg"] / denom)
 
 
