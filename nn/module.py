@@ -25,6 +25,7 @@ import numbers
 import os
 from collections import namedtuple
 from collections.abc import Callable, Iterator
+from itertools import repeat
 from typing import Any, TypeVar
 
 import numpy as np
@@ -50,8 +51,10 @@ def _join(prefix, name):
 
 
 def _all_are(items, kind) -> bool:
-    # items[0] first: most lists are told apart without a generator
-    return bool(items) and isinstance(items[0], kind) and all(isinstance(x, kind) for x in items)
+    # items[0] first: most lists are told apart by it; map runs the rest in C, which
+    # matters to parameters(), called on every step (a tape checks the model with it)
+    return bool(items) and isinstance(items[0], kind) and all(map(isinstance, items,
+                                                                  repeat(kind)))
 
 
 def _place(item, path: str) -> None:
@@ -137,7 +140,13 @@ class Module:
         return out
 
     def modules(self) -> list[Module]:
-        return [m for _, m in self.named_modules()]
+        """This module and every module inside it, depth first (`named_modules` without
+        building the paths)."""
+        out = [self]
+        for _, item in self._held(Module):
+            for child in [item] if isinstance(item, Module) else item:
+                out.extend(child.modules())
+        return out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """(name, Value) for every parameter, one number each: ``layers.0.neurons.0.weight.1``.
