@@ -74,3 +74,16 @@ def moons(n, seed=0):
     upper = rng.random(n) < 0.5
     X = np.where(upper[:, None], np.c_[np.cos(t), np.sin(t)], np.c_[1 - np.cos(t), 0.5 - np.sin(t)])
     return X + rng.normal(0, 0.1, X.shape), np.where(upper, -1.0, 1.0)
+
+
+def torch_hinge_loss(torch, flat, X, y, sizes):
+    """make_mlp's mean hinge loss in PyTorch, its parameters in one tensor `flat` in
+    make_mlp's order (each neuron's weights, then its bias)."""
+    h, start = torch.tensor(X, dtype=torch.float64), 0
+    for i, (nin, nout) in enumerate(zip(sizes, sizes[1:])):
+        block = flat[start : start + nout * (nin + 1)].reshape(nout, nin + 1)
+        start += nout * (nin + 1)
+        h = h @ block[:, :nin].T + block[:, nin]
+        h = h.relu() if i < len(sizes) - 2 else h
+    target = torch.tensor(y, dtype=torch.float64)
+    return (1 - target * h[:, 0]).relu().mean()

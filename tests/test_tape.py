@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from op_cases import CASES, POW_CONST_CASES
-from tape_cases import close, eager_batch, make_mlp, moons, tape_batch
+from tape_cases import close, eager_batch, make_mlp, moons, tape_batch, torch_hinge_loss
 
 import autograd.tape_replay as tape_replay
 from autograd import Value, ops
@@ -63,14 +63,7 @@ def test_mlp_matches_pytorch():
                                 penalty=lambda: 1e-4 * sum(p * p for p in params))
 
     flat = torch.tensor([p.data for p in params], dtype=torch.float64, requires_grad=True)
-    h, start = torch.tensor(X, dtype=torch.float64), 0
-    for i, (nin, nout) in enumerate([(2, 16), (16, 16), (16, 1)]):
-        block = flat[start : start + nout * (nin + 1)].reshape(nout, nin + 1)
-        start += nout * (nin + 1)
-        h = h @ block[:, :nin].T + block[:, nin]
-        h = h.relu() if i < 2 else h
-    target = torch.tensor(y, dtype=torch.float64)
-    torch_loss = (1 - target * h[:, 0]).relu().mean() + 1e-4 * (flat * flat).sum()
+    torch_loss = torch_hinge_loss(torch, flat, X, y, [2, 16, 16, 1]) + 1e-4 * (flat * flat).sum()
     torch_loss.backward()
     close(loss, torch_loss.item())
     close(grads, flat.grad.numpy())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tape_cases import close, eager_batch, make_mlp, moons
+from tape_cases import close, eager_batch, make_mlp, moons, torch_hinge_loss
 
 import autograd.tape as tape_module
 from autograd import Value
@@ -169,14 +169,7 @@ def test_value_and_grad_matches_pytorch_at_a_vector():
     loss, grads = tape.value_and_grad(X, y, params=theta)
 
     flat = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
-    h, start = torch.tensor(X, dtype=torch.float64), 0
-    for i, (nin, nout) in enumerate([(2, 16), (16, 16), (16, 1)]):
-        block = flat[start : start + nout * (nin + 1)].reshape(nout, nin + 1)
-        start += nout * (nin + 1)
-        h = h @ block[:, :nin].T + block[:, nin]
-        h = h.relu() if i < 2 else h
-    target = torch.tensor(y, dtype=torch.float64)
-    torch_loss = (1 - target * h[:, 0]).relu().mean() + 1e-3 * (flat * flat).sum()
+    torch_loss = torch_hinge_loss(torch, flat, X, y, [2, 16, 16, 1]) + 1e-3 * (flat * flat).sum()
     torch_loss.backward()
     close(loss, torch_loss.item())
     close(grads, flat.grad.numpy())
