@@ -12,8 +12,9 @@ Targets of a class-index loss (one marked ``loss_fn.targets = "class_index"``, a
 cross_entropy and nll_loss are) reach the loss as plain numbers: the tape keeps one program
 per class. `cross_entropy` itself, which also takes class probabilities, gets each index as
 a one-hot row instead: one program for every class, with exactly the same numbers (the
-zeros add nothing), and a tenth of the numpy calls on ten classes. Every other target,
-whole numbers included, is an input like X.
+zeros add nothing), and a tenth of the numpy calls on ten classes; rows of probabilities
+(soft labels) it gets as they are. Every other target, whole numbers included, is an input
+like X.
 
 A tape is traced again when the model's structure changes in a way its parameters do not
 show (a neuron's activation function swapped in place, a layer's settings).
@@ -93,7 +94,9 @@ class TapeBackend:
                 shape = np.shape(to_numpy(model(X[:1])))[1:]
             static = [1] if _static_targets(loss_fn) else []
             if static and _takes_probabilities(loss_fn) and len(shape) == 1:
-                static, targets = [], functools.partial(_one_hot, classes=shape[0])
+                static = []  # rows of class probabilities are inputs, as they are
+                if np.ndim(y) == 1:  # and class indices become such rows, one-hot
+                    targets = functools.partial(_one_hot, classes=shape[0])
 
             def example_loss(x, target):
                 outputs = model(x)

@@ -162,6 +162,26 @@ def test_cross_entropy_on_the_tape_is_one_program_for_every_class():
     assert traced.traces == 4
 
 
+def test_cross_entropy_with_soft_labels_trains_the_same_on_the_tape():
+    X, _ = data.make_moons(40, noise=0.1, seed=2)
+    raw = np.random.default_rng(2).uniform(0.05, 1.0, size=(40, 3))
+    y = raw / raw.sum(axis=1, keepdims=True)  # class probabilities, one row per example
+
+    def run(backend):
+        model = MLP(2, [5, 3], seed=4)
+        trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.2),
+                          backend=backend, metric=None, quiet=True)
+        history = trainer.fit(X, y, epochs=3, batch_size=16, seed=1)
+        return [p.data for p in model.parameters()], history["loss"], trainer
+
+    eager, eager_losses, _ = run("eager")
+    tape, losses, trainer = run("tape")
+    assert np.allclose(tape, eager, rtol=1e-9, atol=1e-12)
+    assert np.allclose(losses, eager_losses, rtol=1e-9)
+    (traced,) = [entry[1] for entry in trainer.backend._tapes.values()]
+    assert traced.traces == 1
+
+
 def test_cross_entropy_on_the_tape_names_a_target_that_is_no_class():
     X, _ = data.make_moons(10, noise=0.1, seed=1)
     model = MLP(2, [3, 3], seed=0)
