@@ -16,7 +16,8 @@ def accuracy(outputs: Nested, targets: ArrayLike, threshold: float = 0.0) -> flo
     ``outputs`` (Values or numbers) are one score per example, or one row of class scores
     per example. One score: the prediction is positive when score > ``threshold`` (0 for
     logits and hinge scores, 0.5 for probabilities), and a target is positive when > 0, so
-    0/1 and -1/1 labels both work. Rows: the prediction is the highest-scoring class.
+    0/1 and -1/1 labels both work. Rows: the prediction is the highest-scoring class, and a
+    target is a class index or a row of class probabilities (its most likely class).
     """
     scores = to_numpy(outputs)
     targets = np.asarray(targets)
@@ -27,8 +28,15 @@ def accuracy(outputs: Nested, targets: ArrayLike, threshold: float = 0.0) -> flo
     if scores.ndim == 2 and scores.shape[1] == 1:
         scores = scores[:, 0]  # one score per example, as a column
     if scores.ndim == 2:
-        predicted = scores.argmax(axis=1)
-        return float(np.mean(predicted == targets.reshape(-1)))
+        if targets.shape == scores.shape:  # class probabilities: their most likely class
+            targets = targets.argmax(axis=1)
+        if targets.size != len(scores):
+            raise ValueError(
+                f"accuracy: {len(scores)} rows of class scores need one class index per "
+                f"example, or a row of class probabilities each; got targets of shape "
+                f"{targets.shape}"
+            )
+        return float(np.mean(scores.argmax(axis=1) == targets.reshape(-1)))
     if scores.ndim != 1:
         raise ValueError(f"accuracy: outputs must be 1-D or 2-D, got shape {scores.shape}")
     return float(np.mean((scores > threshold) == (targets.reshape(-1) > 0)))

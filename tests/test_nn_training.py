@@ -182,6 +182,20 @@ def test_cross_entropy_with_soft_labels_trains_the_same_on_the_tape():
     assert traced.traces == 1
 
 
+def test_accuracy_takes_class_indices_or_rows_of_class_probabilities():
+    scores = np.array([[2.0, 0.1, 0.3], [0.0, -1.0, 3.0], [0.5, 0.6, 0.1], [1.0, 0.0, 0.0]])
+    indices = np.array([0, 2, 0, 1])
+    soft = np.eye(3)[indices] * 0.7 + 0.1  # each row's most likely class is its index
+    assert nn.metrics.accuracy(scores, indices) == nn.metrics.accuracy(scores, soft) == 0.5
+    with pytest.raises(ValueError, match=r"4 rows of class scores need one class index per "
+                                         r"example, or a row of class probabilities each"):
+        nn.metrics.accuracy(scores, soft[:, :2])
+    X, _ = data.make_moons(20, noise=0.1, seed=0)
+    history = fit(MLP(2, [4, 3], seed=0), X, soft[np.arange(20) % 4], loss="cross_entropy",
+                  epochs=2, quiet=True)
+    assert len(history["accuracy"]) == 2 and 0.0 <= history["accuracy"][-1] <= 1.0
+
+
 def test_cross_entropy_on_the_tape_names_a_target_that_is_no_class():
     X, _ = data.make_moons(10, noise=0.1, seed=1)
     model = MLP(2, [3, 3], seed=0)
