@@ -20,23 +20,23 @@ def accuracy(outputs: Nested, targets: ArrayLike, threshold: float = 0.0) -> flo
     target is a class index or a row of class probabilities (its most likely class).
     """
     scores = to_numpy(outputs)
-    targets = np.asarray(targets)
-    if len(scores) != len(targets):
-        raise ValueError(f"accuracy: {len(scores)} outputs but {len(targets)} targets")
+    labels = np.asarray(targets)
+    if len(scores) != len(labels):
+        raise ValueError(f"accuracy: {len(scores)} outputs but {len(labels)} targets")
     if len(scores) == 0:
         raise ValueError("accuracy: no examples")
     if scores.ndim == 2 and scores.shape[1] == 1:
         scores = scores[:, 0]  # one score per example, as a column
     if scores.ndim == 2:
-        if targets.shape == scores.shape:  # class probabilities: their most likely class
-            targets = targets.argmax(axis=1)
-        if targets.size != len(scores):
+        if labels.shape == scores.shape:  # class probabilities: their most likely class
+            labels = labels.argmax(axis=1)
+        if labels.size != len(scores):
             raise ValueError(
                 f"accuracy: {len(scores)} rows of class scores need one class index per "
                 f"example, or a row of class probabilities each; got targets of shape "
-                f"{targets.shape}"
+                f"{labels.shape}"
             )
-        return float(np.mean(scores.argmax(axis=1) == targets.reshape(-1)))
+        return float(np.mean(scores.argmax(axis=1) == labels.reshape(-1)))
     if scores.ndim != 1:
         raise ValueError(f"accuracy: outputs must be 1-D or 2-D, got shape {scores.shape}")
-    return float(np.mean((scores > threshold) == (targets.reshape(-1) > 0)))
+    return float(np.mean((scores > threshold) == (labels.reshape(-1) > 0)))
