@@ -676,6 +676,29 @@ def test_an_activation_swapped_in_place_is_traced_again():
     close(run("tape"), run("eager"))
 
 
+def test_parameters_replaced_in_place_are_read_by_fit_on_the_tape():
+    import nn
+    from autograd import Parameter
+
+    X, y = moons(30, seed=8)
+
+    def run(backend):
+        model = nn.MLP(2, [4, 1], seed=0)
+        trainer = nn.Trainer(model, "hinge", nn.optim.SGD(model.parameters(), lr=0.1),
+                             backend=backend, quiet=True, metric=None)
+        trainer.fit(X, y, epochs=1)
+        neuron = model.layers[0].neurons[1]
+        neuron.weight[0] = Parameter(2.5)  # the same list, a new Value in it
+        neuron.bias = Parameter(-0.5)
+        trainer.optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
+        trainer.fit(X, y, epochs=2)
+        return [p.data for p in model.parameters()], trainer.history["loss"]
+
+    tape, eager = run("tape"), run("eager")
+    close(tape[0], eager[0])
+    close(tape[1], eager[1])
+
+
 def test_an_empty_or_complex_batch_is_refused_clearly():
     w = Value(1.0)
     tape = trace(lambda x: w * x[0], [w], (np.zeros(2),))
