@@ -658,22 +658,29 @@ def test_whole_number_regression_targets_are_inputs_not_static():
     assert tape.traces == 1
 
 
-def test_an_activation_swapped_in_place_is_traced_again():
+def fit_changed_midway(backend, X, y, change, epochs=1):
+    """An MLP trained one epoch, then changed in place by `change(model, trainer)`, then
+    trained `epochs` more: its parameters' numbers and the losses of the epochs."""
     import nn
+
+    model = nn.MLP(2, [4, 1], seed=0)
+    trainer = nn.Trainer(model, "hinge", nn.optim.SGD(model.parameters(), lr=0.1),
+                         backend=backend, quiet=True, metric=None)
+    trainer.fit(X, y, epochs=1)
+    change(model, trainer)
+    trainer.fit(X, y, epochs=epochs)
+    return [p.data for p in model.parameters()], trainer.history["loss"]
+
+
+def test_an_activation_swapped_in_place_is_traced_again():
     from nn import functional as F
 
     X, y = moons(30, seed=7)
 
-    def run(backend):
-        model = nn.MLP(2, [4, 1], seed=0)
-        trainer = nn.Trainer(model, "hinge", nn.optim.SGD(model.parameters(), lr=0.1),
-                             backend=backend, quiet=True, metric=None)
-        trainer.fit(X, y, epochs=1)
+    def swap(model, trainer):
         model.layers[0].neurons[0]._act = F.activation("tanh")  # same parameters
-        trainer.fit(X, y, epochs=1)
-        return [p.data for p in model.parameters()]
 
-    close(run("tape"), run("eager"))
+    close(fit_changed_midway("tape", X, y, swap)[0], fit_changed_midway("eager", X, y, swap)[0])
 
 
 def test_parameters_replaced_in_place_are_read_by_fit_on_the_tape():
@@ -682,19 +689,14 @@ def test_parameters_replaced_in_place_are_read_by_fit_on_the_tape():
 
     X, y = moons(30, seed=8)
 
-    def run(backend):
-        model = nn.MLP(2, [4, 1], seed=0)
-        trainer = nn.Trainer(model, "hinge", nn.optim.SGD(model.parameters(), lr=0.1),
-                             backend=backend, quiet=True, metric=None)
-        trainer.fit(X, y, epochs=1)
+    def replace(model, trainer):
         neuron = model.layers[0].neurons[1]
         neuron.weight[0] = Parameter(2.5)  # the same list, a new Value in it
         neuron.bias = Parameter(-0.5)
         trainer.optimizer = nn.optim.SGD(model.parameters(), lr=0.1)
-        trainer.fit(X, y, epochs=2)
-        return [p.data for p in model.parameters()], trainer.history["loss"]
 
-    tape, eager = run("tape"), run("eager")
+    tape = fit_changed_midway("tape", X, y, replace, epochs=2)
+    eager = fit_changed_midway("eager", X, y, replace, epochs=2)
     close(tape[0], eager[0])
     close(tape[1], eager[1])
 
