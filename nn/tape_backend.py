@@ -18,12 +18,18 @@ like X.
 
 A tape is traced again when the model's structure changes in a way its parameters do not
 show (a neuron's activation function swapped in place, a layer's settings).
+
+With one of nn's optimizers, `train_epoch` keeps the parameters in a numpy vector for a
+whole epoch: each batch is ``tape.value_and_grad`` and the optimizer's rule on that vector,
+and the Values get their numbers (and the last batch's gradients) back once, at the end.
+Reading and writing thousands of Values took most of a step's time; the numbers are the
+same as stepping batch by batch.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +41,7 @@ from autograd.tape import Tape, TraceError, trace
 from .losses import cross_entropy
 from .module import Module
 from .normalization import BatchNorm
+from .optim import Optimizer
 
 if TYPE_CHECKING:
     from .losses import LossFunction
@@ -53,6 +60,9 @@ class TapeBackend:
         # per (model, loss, penalty, mode): (model, tape, outputs' shape, model's structure,
         # the targets as the tape takes them, the parameters it reads)
         self._tapes: dict[tuple[Any, ...], tuple[Module, Tape, Any, Any, Targets, list[Value]]] = {}
+        # per optimizer: (optimizer, the tape's params and the groups' lists it was made
+        # for, where each group's parameters sit in the tape's vector)
+        self._layouts: dict[int, tuple[Optimizer, list[Any], list[np.ndarray] | None]] = {}
 
     def train_step(
         self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
@@ -62,6 +72,57 @@ class TapeBackend:
         tape, shape, targets = self._tape(model, loss_fn, X, y, penalty)
         _, aux = tape.backward(X, targets(y))
         return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape)
+
+    def train_epoch(
+        self, model: Module, loss_fn: LossFunction, optimizer: Optimizer,
+        loader: Iterable[tuple[np.ndarray, np.ndarray]],
+        penalty: Callable[[Module], Value] | None = None,
+    ) -> list[tuple[float, np.ndarray, np.ndarray]] | None:
+        """One epoch of the loader's batches, the parameters held in a vector: for each
+        batch, zero_grad, `train_step` and ``optimizer.step()`` in one, without reading or
+        writing a Value. Returns (data loss, outputs, targets) per batch.
+
+        At the end, also on an error or Ctrl-C, each parameter gets the number it has
+        reached and the gradient of the last batch, as stepping batch by batch leaves them.
+        Returns None before drawing a batch where the trainer is to step batch by batch:
+        in the first epoch (`train_step` traces the tape on the first batch), and where the
+        optimizer's step is its own (a class that overrides step or zero_grad) or it does
+        not hold exactly the tape's parameters. The model is checked for changes once,
+        before the first batch: only its forward pass runs until the end.
+        """
+        if (_key(model, loss_fn, penalty) not in self._tapes
+                or type(optimizer).step is not Optimizer.step
+                or type(optimizer).zero_grad is not Optimizer.zero_grad):
+            return None
+        tape, shape, targets = self._tape(model, loss_fn, None, None, penalty)  # traced
+        layout = self._layout(optimizer, tape)
+        if layout is None:
+            return None
+        theta, grads, done = tape.parameter_vector(), None, []
+        try:
+            for X, y in loader:
+                grads = None  # as zero_grad() leaves them, until this batch's are known
+                (_, aux), grads = tape.value_and_grad(X, targets(y), params=theta)
+                theta = optimizer._step_vector(theta, grads, layout)
+                done.append((float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape), y))
+        finally:
+            for p, x in zip(tape.params, theta.tolist()):
+                p.data = x
+            last = [0.0] * len(theta) if grads is None else grads.tolist()
+            for p, g in zip(tape.params, last):
+                p.grad = g
+        return done
+
+    def _layout(self, optimizer: Optimizer, tape: Tape) -> list[np.ndarray] | None:
+        """`optimizer._vector_layout(tape.params)`, made again only when the tape's
+        parameters or the optimizer's groups are other lists (or of another length)."""
+        made_for = [tape.params, *((g["params"], len(g["params"])) for g in optimizer.param_groups)]
+        cached = self._layouts.get(id(optimizer))
+        if cached is not None and cached[0] is optimizer and _same(cached[1], made_for):
+            return cached[2]
+        layout = optimizer._vector_layout(tape.params)
+        self._layouts[id(optimizer)] = (optimizer, made_for, layout)
+        return layout
 
     def evaluate(
         self, model: Module, loss_fn: LossFunction | None, X: np.ndarray, y: Any
@@ -77,7 +138,7 @@ class TapeBackend:
     def _tape(self, model, loss_fn, X, y, penalty):
         """(tape, shape of one example's outputs, targets as the tape takes them), traced on
         first use and again when the model's structure changes."""
-        key = (id(model), loss_fn, penalty, model.training)
+        key = _key(model, loss_fn, penalty)
         structure = _structure(model)
         if key in self._tapes:
             _, tape, shape, traced_structure, targets, params = self._tapes[key]
@@ -122,6 +183,18 @@ class TapeBackend:
             _check_mean_of_examples(model, loss_fn, tape, X, y, targets)
         self._tapes[key] = (model, tape, shape, structure, targets, params)  # model kept:
         return tape, shape, targets  # its id stays its own
+
+
+def _key(model: Module, loss_fn: Any, penalty: Any) -> tuple[Any, ...]:
+    """What a tape is traced for: a model (its id; the entry keeps the model alive), a
+    loss, a penalty and a mode."""
+    return (id(model), loss_fn, penalty, model.training)
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    """The same tape params list, and the same groups' lists with the same lengths."""
+    return len(a) == len(b) and a[0] is b[0] and all(
+        x[0] is y[0] and x[1] == y[1] for x, y in zip(a[1:], b[1:]))
 
 
 Targets = Callable[[np.ndarray], np.ndarray]

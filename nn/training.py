@@ -198,20 +198,34 @@ class Trainer:
     def _train_epoch(self, loader):
         self.model.train()  # again each epoch: a callback may have switched it
         total, count, outputs, targets = 0.0, 0, [], []
-        for X_batch, y_batch in loader:
-            self.optimizer.zero_grad()
-            loss, out = self.backend.train_step(
-                self.model, self.loss_fn, X_batch, y_batch, self.penalty
-            )
-            self.optimizer.step()
-            total += loss * len(X_batch)
-            count += len(X_batch)
+        for loss, out, y_batch in self._steps(loader):
+            total += loss * len(y_batch)
+            count += len(y_batch)
             outputs.append(out)
             targets.append(y_batch)
         logs = {"loss": total / count}
         if self.metric is not None:
             logs[self.metric_name] = self.metric(np.concatenate(outputs), np.concatenate(targets))
         return logs
+
+    def _steps(self, loader):
+        """(data loss, outputs, targets) per batch, the optimizer stepped after each: by the
+        backend's own epoch where it has one that suits (the tape's), else batch by batch."""
+        epoch = getattr(self.backend, "train_epoch", None)
+        if epoch is not None:
+            done = epoch(self.model, self.loss_fn, self.optimizer, loader, self.penalty)
+            if done is not None:
+                return done
+        return self._step_by_step(loader)
+
+    def _step_by_step(self, loader):
+        for X_batch, y_batch in loader:
+            self.optimizer.zero_grad()
+            loss, out = self.backend.train_step(
+                self.model, self.loss_fn, X_batch, y_batch, self.penalty
+            )
+            self.optimizer.step()
+            yield loss, out, y_batch
 
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> dict[str, Any]:
         """Loss (and metric) on (X, y) in evaluation mode, without building a graph."""

@@ -266,24 +266,56 @@ class Optimizer:
         state is not finite, OverflowError names it and no parameter or state changes.
         """
         loss = closure() if closure is not None else None
-        updates, offset = [], 0
-        for group, states in zip(self.param_groups, self._group_states()):
-            if group["params"]:
-                updates.append((states, *self._step_group(group, states, offset)))
-            offset += len(group["params"])
-        for states, x, new_state in updates:  # every update is finite: store them all
+        numbers = [(np.array([p.data for p in states.params], dtype=np.float64),
+                    np.array([p.grad for p in states.params], dtype=np.float64))
+                   for states in self._group_states()]
+        for states, x in zip(self._states, self._step_arrays(numbers)):
             for p, data in zip(states.params, x.tolist()):
                 p.data = data
-            for key, (values, has) in new_state.items():
-                states.values[key], states.has[key] = values, has
         return loss
 
-    def _step_group(self, group, states, offset):
-        """The group's new numbers and new state arrays {piece: (values, has)}, or
-        OverflowError for its first parameter whose update fails or is not finite."""
-        params = states.params
-        x = np.array([p.data for p in params], dtype=np.float64)
-        g = np.array([p.grad for p in params], dtype=np.float64)
+    def _vector_layout(self, params: list[Value]) -> list[np.ndarray] | None:
+        """Where each group's parameters sit in `params`, for `_step_vector`; None unless
+        `params` holds every parameter of this optimizer and nothing else."""
+        position = {id(p): i for i, p in enumerate(params)}
+        states = self._group_states()
+        if len(position) != len(params) or sum(len(s.params) for s in states) != len(params):
+            return None
+        if any(id(p) not in position for s in states for p in s.params):
+            return None
+        return [np.array([position[id(p)] for p in s.params], dtype=np.intp) for s in states]
+
+    def _step_vector(
+        self, x: np.ndarray, g: np.ndarray, layout: list[np.ndarray]
+    ) -> np.ndarray:
+        """`step()` for parameters whose numbers and gradients are held in vectors (in the
+        order `layout` was made for), as the batched tape holds them: the new numbers, as
+        a new vector. Values are neither read nor written; the state is, as by step().
+        The very numbers step() gives with the Values holding `x` and grads `g`."""
+        numbers = [(x[at], g[at]) for at in layout]
+        new_x = np.empty_like(x)
+        for at, new in zip(layout, self._step_arrays(numbers)):
+            new_x[at] = new
+        return new_x
+
+    def _step_arrays(self, numbers):
+        """Every group's new numbers from [(numbers, gradients)] per group (arrays); the
+        state is updated only once every group's update is known to be finite."""
+        updates, offset = [], 0
+        for group, states, (x, g) in zip(self.param_groups, self._group_states(), numbers):
+            updates.append((states, *self._step_group(group, states, offset, x, g)))
+            offset += len(group["params"])
+        for states, _, new_state in updates:  # every update is finite: store them all
+            for key, (values, has) in new_state.items():
+                states.values[key], states.has[key] = values, has
+        return [new_x for _, new_x, _ in updates]
+
+    def _step_group(self, group, states, offset, x, g):
+        """The group's new numbers and new state arrays {piece: (values, has)}, from its
+        numbers `x` and gradients `g`, or OverflowError for its first parameter whose update
+        fails or is not finite."""
+        if not states.params:
+            return x, {}
         if group.get("maximize"):
             g = -g
         new_x = x.copy()
@@ -316,21 +348,20 @@ class Optimizer:
                 key, value = next((k, v[i].item()) for k, (v, h) in new_state.items()
                                   if h[i] and not math.isfinite(v[i]))
                 what = f"would make its {key} {value!r}"
-            p = params[i]
-            self._not_finite(p, offset + i, -p.grad if group.get("maximize") else p.grad,
-                             group, what)
+            self._not_finite(states.params[i], offset + i, x[i].item(), g[i].item(), group,
+                             what)
         return new_x, new_state
 
     def _who(self, p, index):
         name = self._names.get(id(p))
         return f"parameter {name!r}" if name else f"parameter {index} (counting from 0)"
 
-    def _not_finite(self, p, index, g, group, what):
+    def _not_finite(self, p, index, x, g, group, what):
         shown = ("lr", "weight_decay", "momentum")
         hyper = ", ".join(f"{k}={group[k]:g}" for k in shown if group.get(k))
         raise OverflowError(
             f"{type(self).__name__}.step(): the update of {self._who(p, index)} (value "
-            f"{p.data!r}, grad {g!r}; {hyper}) {what}; nothing was changed. Lower the "
+            f"{x!r}, grad {g!r}; {hyper}) {what}; nothing was changed. Lower the "
             "learning rate or clip the gradients."
         )
 

@@ -1,0 +1,175 @@
+"""fit(backend="tape") with nn's optimizers keeps the parameters in a vector for an epoch
+(`TapeBackend.train_epoch`): it must leave exactly what stepping batch by batch leaves, on
+success, on an error and on Ctrl-C, and step batch by batch where it cannot."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+
+from autograd.tape import Tape
+from nn import MLP, Trainer, data, l2_penalty, optim
+from nn.optim import StepLR
+
+OPTIMIZERS = [
+    (optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3, "nesterov": True}),
+    (optim.SGD, {"lr": 0.05, "maximize": True}),
+    (optim.Adam, {"lr": 0.02, "amsgrad": True, "weight_decay": 1e-3}),
+    (optim.AdamW, {"lr": 0.02}),
+    (optim.RMSprop, {"lr": 0.01, "centered": True, "momentum": 0.5}),
+]
+
+
+def step_by_step(cls):
+    """`cls` with a step of its own (the same one): the trainer must step batch by batch."""
+    return type(f"StepByStep{cls.__name__}", (cls,),
+                {"step": lambda self, closure=None: cls.step(self, closure)})
+
+
+def counting(monkeypatch):
+    """How often the tape was called batch by batch (backward) or in a vector (value_and_grad)."""
+    calls = {"backward": 0, "value_and_grad": 0}
+    for name in calls:
+        original = getattr(Tape, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Tape, name, counted)
+    return calls
+
+
+def train(optimizer_class, options, epochs=3, batch_size=8, model=None, params=None, **fit):
+    X, y = data.make_moons(30, noise=0.2, seed=3)
+    model = model or MLP(2, [6, 5, 1], seed=1)
+    optimizer = optimizer_class(params or model.parameters(), **options)
+    trainer = Trainer(model, "hinge", optimizer, backend="tape", quiet=True,
+                      penalty=partial(l2_penalty, alpha=1e-3),
+                      scheduler=StepLR(optimizer, step_size=2, gamma=0.5))
+    history = trainer.fit(X, 2 * y - 1, epochs=epochs, batch_size=batch_size, seed=4, **fit)
+    return model, optimizer, history
+
+
+def bits(numbers):
+    """The numbers as bytes: == on them tells -0.0 from 0.0, as == on floats does not."""
+    return np.array(numbers, dtype=np.float64).tobytes()
+
+
+def outcome(model, optimizer, history):
+    params = model.parameters()
+    return (bits([p.data for p in params]), bits([p.grad for p in params]),
+            optimizer.state_dict(), history)
+
+
+@pytest.mark.parametrize("optimizer_class, options", OPTIMIZERS)
+def test_an_epoch_in_a_vector_gives_the_numbers_of_stepping_batch_by_batch(
+        monkeypatch, optimizer_class, options):
+    calls = counting(monkeypatch)
+    in_a_vector = outcome(*train(optimizer_class, options))
+    # 30 examples in batches of 8: the first epoch traces, batch by batch, then vectors
+    assert calls == {"backward": 4, "value_and_grad": 2 * 4}
+    one_by_one = outcome(*train(step_by_step(optimizer_class), options))
+    assert calls == {"backward": 4 + 3 * 4, "value_and_grad": 2 * 4}
+    assert in_a_vector == one_by_one  # bit for bit: data, grads, state and history
+
+
+def test_an_optimizer_of_some_parameters_only_steps_batch_by_batch(monkeypatch):
+    calls = counting(monkeypatch)
+    model = MLP(2, [6, 5, 1], seed=1)
+    frozen = model.layers[0].parameters()
+    trained = [p for p in model.parameters() if all(p is not f for f in frozen)]
+    before = [p.data for p in frozen]
+    train(optim.Adam, {"lr": 0.02}, model=model, params=trained)
+    assert calls["value_and_grad"] == 0 and calls["backward"] == 3 * 4
+    assert [p.data for p in frozen] == before
+    assert all(p.grad != 0.0 for p in frozen[:4])  # backward reached them; nothing moved them
+
+
+def test_a_step_that_overflows_leaves_what_stepping_batch_by_batch_leaves():
+    def failed(optimizer_class):
+        model = MLP(2, [6, 5, 1], seed=1)
+        optimizer = optimizer_class(model.parameters(), lr=0.01)
+        X, y = data.make_moons(30, noise=0.2, seed=3)
+        trainer = Trainer(model, "mse", optimizer, backend="tape", quiet=True, metric=None)
+        trainer.fit(X, 10 * y, epochs=1, batch_size=8, seed=4)
+        before = [p.data for p in model.parameters()]
+        optimizer.param_groups[0]["lr"] = 1.7e308  # the update of a gradient above 1.06 overflows
+        with pytest.raises(OverflowError) as info:
+            trainer.fit(X, 10 * y, epochs=1, batch_size=8, seed=4)
+        return before, outcome(model, optimizer, {}), str(info.value)
+
+    (before, vector, vector_error), (_, stepwise, stepwise_error) = (
+        failed(optim.SGD), failed(step_by_step(optim.SGD)))
+    assert vector == stepwise and vector_error == stepwise_error.replace("StepByStep", "")
+    assert vector_error.startswith("SGD.step(): the update of parameter ")
+    assert "nothing was changed" in vector_error
+    assert vector[0] == bits(before)  # the first step of the epoch failed: nothing moved
+    assert np.frombuffer(vector[1]).any()  # the failing batch's gradients, as eager leaves
+
+
+def test_a_forward_pass_that_fails_mid_epoch_leaves_the_steps_before_it():
+    """A step of 1e300 makes the next batch's forward pass overflow: the error comes from
+    value_and_grad, after zero_grad, so the gradients are 0 and the big step stays."""
+    def failed(optimizer_class):
+        model = MLP(2, [6, 5, 1], seed=1)
+        optimizer = optimizer_class(model.parameters(), lr=0.01)
+        X, y = data.make_moons(30, noise=0.2, seed=3)
+        trainer = Trainer(model, "mse", optimizer, backend="tape", quiet=True)
+        trainer.fit(X, y, epochs=1, batch_size=8, seed=4)  # traced, batch by batch
+        optimizer.param_groups[0]["lr"] = 1e300
+        with pytest.raises((OverflowError, ValueError, FloatingPointError)) as info:
+            trainer.fit(X, y, epochs=1, batch_size=8, seed=4)
+        params = model.parameters()
+        return bits([p.data for p in params]), bits([p.grad for p in params]), str(info.value)
+
+    vector, stepwise = failed(optim.SGD), failed(step_by_step(optim.SGD))
+    assert vector == stepwise
+    assert not np.frombuffer(vector[1]).any()
+    assert np.abs(np.frombuffer(vector[0])).max() > 1e250  # the big step was taken
+
+
+def test_ctrl_c_mid_epoch_keeps_the_steps_taken(monkeypatch):
+    def interrupted(optimizer_class, method, nth):
+        original, calls = getattr(Tape, method), []
+
+        def third_is_interrupted(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == nth:
+                raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Tape, method, third_is_interrupted)
+        model = MLP(2, [6, 5, 1], seed=1)
+        with pytest.raises(KeyboardInterrupt):
+            train(optimizer_class, {"lr": 0.02}, model=model)
+        monkeypatch.setattr(Tape, method, original)
+        params = model.parameters()
+        return [p.data for p in params], [p.grad for p in params]
+
+    # the third batch of the second epoch: the first epoch had 4
+    vector = interrupted(optim.Adam, "value_and_grad", 3)
+    stepwise = interrupted(step_by_step(optim.Adam), "backward", 4 + 3)
+    assert vector == stepwise
+    start = [p.data for p in MLP(2, [6, 5, 1], seed=1).parameters()]
+    assert vector[0] != start  # six steps were taken and kept
+    assert all(g == 0.0 for g in vector[1])  # zeroed for the batch that was interrupted
+
+
+def test_the_layout_is_made_again_when_the_optimizers_parameters_change():
+    X, y = data.make_moons(30, noise=0.2, seed=3)
+    model = MLP(2, [4, 1], seed=1)
+    optimizer = optim.Adam(model.parameters(), lr=0.1)  # state per parameter: order matters
+    trainer = Trainer(model, "hinge", optimizer, backend="tape", quiet=True)
+    trainer.fit(X, 2 * y - 1, epochs=2)  # the second epoch makes a layout
+    optimizer.param_groups[0]["params"] = model.parameters()[::-1]  # a new list, reordered
+    trainer.fit(X, 2 * y - 1, epochs=2)
+
+    reference = MLP(2, [4, 1], seed=1)
+    ref_optimizer = step_by_step(optim.Adam)(reference.parameters(), lr=0.1)
+    ref_trainer = Trainer(reference, "hinge", ref_optimizer, backend="tape", quiet=True)
+    ref_trainer.fit(X, 2 * y - 1, epochs=2)
+    ref_optimizer.param_groups[0]["params"] = reference.parameters()[::-1]
+    ref_trainer.fit(X, 2 * y - 1, epochs=2)
+    assert [p.data for p in model.parameters()] == [p.data for p in reference.parameters()]
+    assert np.isfinite([p.data for p in model.parameters()]).all()
