@@ -2,7 +2,7 @@
 
     python benchmarks/run.py            # the full run, about 5 minutes; writes results.md
     python benchmarks/run.py --quick    # about 2 minutes; prints only (or --out FILE)
-    python benchmarks/run.py --only transformer   # one table (or --only layers)
+    python benchmarks/run.py --only transformer   # one table (or layers, or training)
 
 Every engine runs in its own worker process (`worker.py`), micrograd 0.1.0 in its own
 virtual environment (benchmarks/.venv-micrograd, made on first use with pip from PyPI).
@@ -220,6 +220,54 @@ def layers_table(args, rounds, scale):
     return results
 
 
+TRAINING_ROWS = [
+    ("fit(backend=\"tape\")", "fit-digits", False, 3),
+    ("fit(backend=\"tape\"), stepping batch by batch", "fit-digits-stepwise", False, 3),
+    ("PyTorch", "torch-fit-digits", False, 3),
+]
+
+
+def training_table(args, rounds, scale):
+    """One epoch of training on the digits in batches of 32 (Adam): fit on the tape, fit
+    made to step batch by batch, and the same loop in PyTorch, taking turns."""
+    print(f"Training: {DIGITS[0]} digits, MLP {'-'.join(map(str, DIGITS[1]))}", flush=True)
+    workers = start(TRAINING_ROWS, args, *DIGITS)
+    try:
+        for w in workers:
+            w.ask(cmd="steps", count=1)  # the first epoch traces the tape
+        times = time_rounds(workers, rounds, scale)
+        losses = {w.label: w.last_loss for w in workers}
+    finally:
+        for w in workers:
+            w.close()
+    return times, losses
+
+
+def training_report(times, losses):
+    torch = times.get("PyTorch")
+    lines = [
+        "## Training: one epoch of fit in mini-batches (ms)",
+        "",
+        f"{DIGITS[0]:,} generated 8x8 digits (the layers table's last row), MLP "
+        f"{'-'.join(map(str, DIGITS[1]))} with ReLU, cross_entropy, Adam at lr 0.01, batches "
+        f"of 32 in order ({-(-DIGITS[0] // 32)} steps an epoch): `Trainer.fit(X, y, epochs=1, "
+        "batch_size=32, shuffle=False)` with backend=\"tape\", which keeps the parameters in "
+        "a numpy vector for the epoch; the same with an optimizer that has a step of its "
+        "own, which makes the trainer read and write every Value at every batch (as every "
+        "fit did before); and the same loop in PyTorch (float64, one thread).",
+        "",
+        "| engine | ms / epoch | ÷ PyTorch |",
+        "|---|---:|---:|",
+    ]
+    for label, *_ in TRAINING_ROWS:
+        if label in times:
+            ratio = number(times[label].median / torch.median) if torch else "-"
+            lines.append(f"| {label} | {times[label].text(spread=True)} | {ratio} |")
+    lines += ["", f"Training loss of the last epoch timed: {next(iter(losses.values())):.15g}, "
+              f"largest relative difference {_spread(list(losses.values())):.1e}.", ""]
+    return lines
+
+
 GPT_ROWS = [
     ("microgpt's Value (the baseline)", "gpt-microgpt", False, 4),
     ("chainrule eager", "gpt-eager", False, 4),
@@ -346,7 +394,8 @@ def number(x, suffix=""):
     return f"{x:,.0f}{suffix}" if x >= 100 else f"{x:.3g}{suffix}"
 
 
-def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elapsed):
+def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elapsed,
+           training=None):
     def median(label, row=times):
         return row[label].median if label in row else None
 
@@ -429,6 +478,8 @@ def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elap
         cells = [r.text(spread=True) if r else "-" for r in (tape, vector, torch_t)]
         lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {' | '.join(cells)} | "
                      f"{' | '.join(ratios)} | {spread:.1e} |")
+    if training:
+        lines += ["", *training_report(*training)]
     if chains:
         lines += ["", "## A chain of ReLUs: backward only", "",
                   "| engine | depth | seconds | nodes / second | note |",
@@ -472,7 +523,7 @@ def main():
                         help="where to write the tables (default benchmarks/results.md; "
                              "--quick writes none)")
     parser.add_argument("--micrograd-python", help="a Python that has micrograd 0.1.0")
-    parser.add_argument("--only", choices=["layers", "transformer"],
+    parser.add_argument("--only", choices=["layers", "transformer", "training"],
                         help="run one table only (prints it; writes nothing without --out)")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 7)
@@ -485,6 +536,8 @@ def main():
             full = report(args, {}, {}, {"-": 0.0}, {}, layers_table(args, rounds, scale), {},
                           None, (0, 0), 0)
             section = full[full.index("## Layers"):].splitlines()
+        elif args.only == "training":
+            section = training_report(*training_table(args, rounds, scale))
         else:
             section = transformer_report(*transformer_table(args, rounds, scale))
         text = report_one(args, section, (load_before, os.getloadavg()[0]),
@@ -497,9 +550,10 @@ def main():
     gpt = transformer_table(args, rounds, scale)
     scaling = scaling_table(args, rounds, scale)
     layers = layers_table(args, rounds, scale)
+    training = training_table(args, rounds, scale)
     chains = chain_table(args)
     text = report(args, times, memory, losses, scaling, layers, chains, gpt,
-                  (load_before, os.getloadavg()[0]), time.perf_counter() - started)
+                  (load_before, os.getloadavg()[0]), time.perf_counter() - started, training)
     print("\n" + text)
     if out is None:
         return

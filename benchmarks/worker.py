@@ -305,6 +305,67 @@ class TorchDigits(Torch):
         return loss.item()
 
 
+class FitDigits:
+    """fit(backend="tape") on the digits: one epoch a step, in batches of 32 in order, Adam
+    at lr 0.01, cross_entropy. The parameters stay in a vector for the epoch."""
+
+    BATCH = 32
+
+    def __init__(self, n, sizes):
+        import numpy as np
+
+        import nn
+
+        X, y = workload.digits(n)
+        self.X, self.y = np.array(X), np.array(y)
+        self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
+        self.params = self.model.parameters()
+        optimizer = self.optimizer_class(nn.optim.Adam)(self.params, lr=0.01)
+        self.trainer = nn.Trainer(self.model, "cross_entropy", optimizer, backend="tape",
+                                  quiet=True, metric=None)
+
+    @staticmethod
+    def optimizer_class(adam):
+        return adam
+
+    def step(self, k):
+        history = self.trainer.fit(self.X, self.y, epochs=1, batch_size=self.BATCH,
+                                   shuffle=False)
+        return history["loss"][-1]
+
+
+class FitDigitsStepByStep(FitDigits):
+    """The same, the trainer stepping batch by batch: an optimizer with a step of its own
+    (the same one) makes it read and write the Values at every batch, as before 2026-11-30."""
+
+    @staticmethod
+    def optimizer_class(adam):
+        return type("AdamStepByStep", (adam,), {"step": lambda self: adam.step(self)})
+
+
+class TorchFitDigits(TorchDigits):
+    """The same training loop in PyTorch: batches of 32 in order, torch.optim.Adam, lr 0.01."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        self.optimizer = self.torch.optim.Adam(self.params, lr=0.01)
+
+    def step(self, k):
+        total = 0.0
+        for lo in range(0, len(self.X), FitDigits.BATCH):
+            X, y = self.X[lo : lo + FitDigits.BATCH], self.y[lo : lo + FitDigits.BATCH]
+            self.optimizer.zero_grad()
+            h = X
+            for i, (W, b) in enumerate(self.layers):
+                h = h @ W.T + b
+                h = h.relu() if i < len(self.layers) - 1 else h
+            loss = self.torch.nn.functional.cross_entropy(h, y)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item() * len(X)
+        return total / len(self.X)
+
+
 class GPT:
     """The transformer workload (`transformer.py`): one name a step, forward, backward, Adam."""
 
@@ -389,7 +450,8 @@ ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": 
            "torch-fb": TorchForwardBackward, "gpt-microgpt": GPTMicrogpt, "gpt-eager": GPTEager,
            "tape-digits": TapeDigits, "torch-digits": TorchDigits,
            "tape-vg": TapeValueAndGrad, "tape-digits-vg": TapeDigitsValueAndGrad,
-           "gpt-floor": GPTFloor}
+           "gpt-floor": GPTFloor, "fit-digits": FitDigits,
+           "fit-digits-stepwise": FitDigitsStepByStep, "torch-fit-digits": TorchFitDigits}
 
 
 def main():

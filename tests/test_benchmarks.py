@@ -103,3 +103,23 @@ def test_the_layers_table_times_backward_and_value_and_grad_on_the_same_numbers(
     text = run.report(SimpleNamespace(quick=True, rounds=1, micrograd_python=None, only="layers"),
                       {}, {}, {"-": 0.0}, {}, layers, {}, None, (0.0, 0.0), 1.0)
     assert "| 30 | 2-8-8-1 | 4 (4–4) | 1 (1–1) | 2 (2–2) | 2 | 0.5 | 1.0e-16 |" in text
+
+
+def test_the_training_table_compares_fit_in_a_vector_batch_by_batch_and_torch(bench):
+    worker, run = bench.worker, bench.run
+    sizes = [64, 8, 10]
+    vector, stepwise = worker.FitDigits(100, sizes), worker.FitDigitsStepByStep(100, sizes)
+    losses = [(vector.step(k), stepwise.step(k)) for k in range(3)]
+    assert all(a == b for a, b in losses) and losses[2][0] < losses[0][0]
+    assert [p.data for p in vector.params] == [p.data for p in stepwise.params]
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    try:
+        theirs = worker.TorchFitDigits(100, sizes)
+        assert [theirs.step(k) for k in range(3)] == pytest.approx([a for a, _ in losses],
+                                                                   rel=1e-10)
+    finally:
+        torch.set_num_threads(threads)
+    times = {"fit(backend=\"tape\")": run.Rounds([0.03]), "PyTorch": run.Rounds([0.02])}
+    text = "\n".join(run.training_report(times, {"a": 1.0, "b": 1.0}))
+    assert "| fit(backend=\"tape\") | 30 (30–30) | 1.5 |" in text and "57 steps" in text
