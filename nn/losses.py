@@ -204,7 +204,7 @@ def hinge_loss(
     _check_reduction(reduction, name)
     xs, ts, dims = _elementwise(input, target, name)
     for i, t in enumerate(ts):
-        if data_of(t) not in (-1.0, 1.0):
+        if abs(data_of(t)) != 1.0:  # one decision, the same for both labels: one tape program
             raise ValueError(
                 f"{name}: target {i} is {t!r}, but labels must be -1 or 1; "
                 "convert 0/1 labels with 2 * y - 1"

@@ -317,8 +317,32 @@ def test_bce_rejects_inputs_that_are_not_probabilities():
 
 
 def test_hinge_needs_plus_minus_one_labels():
-    with pytest.raises(ValueError, match=r"target 1 is 0.0.*2 \* y - 1"):
-        losses.hinge_loss(values([0.5, 1.5]), [1, 0])
+    for bad in (0, -2, 0.5):
+        with pytest.raises(ValueError, match=r"target 1 is .*2 \* y - 1"):
+            losses.hinge_loss(values([0.5, 1.5]), [1, bad])
+
+
+def test_hinge_loss_on_the_tape_is_one_program_for_both_labels():
+    """Checking a label is a decision on its number; its outcome is the same for -1 and 1,
+    so the tape replays every example with one program, and agrees with eager."""
+    from autograd.tape import trace
+
+    w = [Value(0.5), Value(-0.25)]
+
+    def loss(x, y):
+        return losses.hinge_loss(w[0] * x[0] + w[1] * x[1], y)
+
+    tape = trace(loss, w, (np.array([1.0, 2.0]), 1.0))
+    X, y = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0], [-1.0, 1.0]]), np.array([1, -1, -1, 1])
+    tape.backward(X, y)
+    assert tape.traces == 1
+    tape_grads = [p.grad for p in w]
+    for p in w:
+        p.grad = 0.0
+    (sum(loss(x, t) for x, t in zip(X, y)) / len(X)).backward()
+    assert [p.grad for p in w] == pytest.approx(tape_grads, rel=1e-12)
+    with pytest.raises(ValueError, match="labels must be -1 or 1"):
+        tape.backward(X, np.array([1, 0, 1, 1]))
 
 
 def test_kl_div_rejects_negative_probabilities():
