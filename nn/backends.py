@@ -7,6 +7,11 @@ backend="tape")``) has the same two methods: it traces ``loss_fn(model(x), y)`` 
 example with ``autograd.tape``, replays it for the whole batch and leaves each parameter's
 ``.grad`` equal to what the eager backend would give. `fit` and `Trainer` take
 ``backend="eager"`` or ``"tape"``, or any object with these two methods.
+
+A backend may also have ``train_epoch(model, loss_fn, optimizer, batches, penalty)``: a
+whole epoch, stepping the optimizer itself, returning (loss, outputs, targets) per batch,
+or None to let the trainer step batch by batch. The tape's keeps the parameters in a
+numpy vector for the epoch (`TapeBackend.train_epoch`).
 """
 
 from __future__ import annotations
