@@ -164,7 +164,7 @@ class Tape:
             source = source.parameters()
         elif callable(source):
             source = source()
-        return list(source)
+        return source if isinstance(source, list) else list(source)  # only read: no copy
 
     def _add_program(self, key: Hashable, program: Program) -> None:
         if program.shapes != self._first.shapes:
@@ -369,8 +369,12 @@ class Tape:
         else:
             pdata[:] = vector
         weight = _weight(reduction, examples.size)
+        parts = list(examples.parts())
+        if len(parts) == 1:  # no static arguments, or one value of them: all of the batch
+            outputs, grads = self._replay_part("fn", parts[0], pdata, weight)
+            return outputs, grads, pdata
         outputs, grads = np.empty((len(self._first.outputs), examples.size)), np.zeros(len(pdata))
-        for part in examples.parts():
+        for part in parts:
             values, part_grads = self._replay_part("fn", part, pdata, weight)
             outputs[:, part.index] = values
             grads += part_grads
@@ -400,14 +404,16 @@ class Tape:
                 self._trace_path(name, part, traced_here, programs)
             program = programs[tried]
             tried += 1
-            some = part.take(remaining)
+            some = part if len(remaining) == part.size else part.take(remaining)
             replay = tape_replay.run(program, some, pdata, weight, self._redo_eagerly)
             done = ~(replay.left | replay.to_eager)
+            if self.check and id(program) not in self._checked and done.any():
+                self._check_against_eager(name, program, some, np.flatnonzero(done), pdata)
+            if tried == 1 and done.all():  # the usual case: all follow the first program
+                return replay.outputs, replay.grads
             outputs[:, remaining[done]] = replay.outputs[:, done]
             if weight is not None:
                 grads += replay.grads
-            if self.check and id(program) not in self._checked and done.any():
-                self._check_against_eager(name, program, some, np.flatnonzero(done), pdata)
             left = remaining[replay.left]
             if traced_here is not None and traced_here in left:  # rounding: it cannot tell
                 replay.to_eager[remaining == traced_here] = True
@@ -572,8 +578,8 @@ def _as_vector(params: Any) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"value_and_grad(): params must be {expected}; got shape {array.shape}")
     vector = np.asarray(array, dtype=float)
-    bad = np.flatnonzero(~np.isfinite(vector))
-    if bad.size:
+    if not np.isfinite(vector).all():
+        bad = np.flatnonzero(~np.isfinite(vector))
         more = f" ({bad.size} non-finite numbers in all)" if bad.size > 1 else ""
         raise ValueError(
             f"value_and_grad(): params must be finite; params[{bad[0]}] is {vector[bad[0]]}{more}"

@@ -84,6 +84,7 @@ class MatmulGroup:
     bias_ids: np.ndarray | None  # (neurons,) or None
     level: int  # the level of X: backward adds W.T @ dZ there
     in_loss: bool = True
+    index: int = 0  # its place among the program's layers (`Program.layers`)
 
     def __post_init__(self) -> None:
         # As nn lays parameters out, W and b are strided views of the parameters' vector
@@ -251,6 +252,7 @@ class Program:
         in_loss = np.zeros(self.n_slots, dtype=bool)  # the nodes the loss is computed from
         in_loss[[slot[n] for n in topological_order(outputs[0]) if n in slot]] = True
         self.groups: list[Group | MatmulGroup] = []
+        self.layers: list[MatmulGroup] = []  # the matrix products, in the groups' order
         self.descriptions: list[tuple[Any, ...]] = []  # hashable, for `difference`
         edges: list[Edges] = []
         for key, members in groups.items():
@@ -264,7 +266,8 @@ class Program:
                     np.array([neurons[n].weight_ids for n in members], dtype=int),
                     None if first.bias_id is None
                     else np.array([neurons[n].bias_id for n in members], dtype=int),
-                    level - 1, bool(in_loss[rows].any()))
+                    level - 1, bool(in_loss[rows].any()), len(self.layers))
+                self.layers.append(group)
                 self.descriptions.append((level, "matmul", tuple(slot[x] for x in first.inputs),
                                           group.weight_ids.tobytes(),
                                           None if group.bias_ids is None
@@ -330,11 +333,13 @@ class Program:
 
     def _schedule_backward(self) -> None:
         """Backward's steps from the top level down: a level's pulls, then the matrix
-        products whose X sits on that level (they add W.T @ dZ to X's gradients)."""
-        self.matmuls = [g for g in self.groups if isinstance(g, MatmulGroup) and g.in_loss]
+        products whose X sits on that level (they add W.T @ dZ to X's gradients; none
+        where X are leaves: inputs and constants need no gradient from them)."""
+        self.matmuls = [g for g in self.layers if g.in_loss]
         steps: list[tuple[int, int, int, Pull | MatmulGroup]]
         steps = [(-p.level, 0, k, p) for k, p in enumerate(self.pulls)]
-        steps += [(-m.level, 1, k, m) for k, m in enumerate(self.matmuls)]
+        steps += [(-m.level, 1, k, m) for k, m in enumerate(self.matmuls)
+                  if max(_indices(m.inputs)) >= self.n_leaves]
         self.backward_steps = [step for *_, step in sorted(steps, key=lambda s: s[:3])]
         reset = {r for m in self.matmuls for r in _indices(m.inputs) if not self.pulled[r]}
         self.matmul_only_rows = np.array(sorted(reset), dtype=int)  # zeroed before backward

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, TypeAlias, cast, overload
 import numpy as np
 
 from . import ops
-from .tape_compile import MatmulGroup, Pull
+from .tape_compile import Group, MatmulGroup, Pull
 from .tape_guard import route
 
 if TYPE_CHECKING:
     from .tape_batch import Examples
-    from .tape_compile import Program, StridedView
+    from .tape_compile import Program
 
 Eager: TypeAlias = "Callable[..., np.ndarray | None]"
 """`Tape._redo_eagerly`: ``eager(name, examples, k, weight=None)``."""
@@ -38,6 +38,13 @@ Saved: TypeAlias = "list[np.ndarray | tuple[np.ndarray, np.ndarray | None] | Non
 
 Scratch: TypeAlias = "tuple[np.ndarray | None, np.ndarray, np.ndarray]"
 """A pull's space: gathered consumers' gradients (None for a slice), products, sums."""
+
+Layer: TypeAlias = "tuple[np.ndarray, np.ndarray | None]"
+"""A layer's W and its b as a column (None without a bias), read from the parameters."""
+
+Routes: TypeAlias = "tuple[np.ndarray, np.ndarray, bool]"
+"""Which examples follow a program's guards, which go to the eager engine, and whether
+the forward pass ran (the guards that failed are the ones on its values)."""
 
 _ARRAY = ops.ARRAY_MATH
 BUFFER_BYTES = 32 * 2**20  # a large batch is replayed in column chunks of about this size
@@ -68,50 +75,75 @@ def run(
     size = examples.size
     replay = Replay(np.full((len(program.outputs), size), np.nan), np.zeros(len(pdata)),
                     np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
-    weights = [m.weights(pdata) for m in _all_matmuls(program)]
+    layers = [_layer(m, pdata) for m in program.layers]
     chunk = max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
     for lo in range(0, size, chunk):
         columns = np.arange(lo, min(size, lo + chunk))
-        _run_columns(program, examples, columns, pdata, weights, weight, eager, replay)
+        _run_columns(program, examples, columns, pdata, layers, weight, eager, replay)
     return replay
 
 
-def _all_matmuls(program: Program) -> list[MatmulGroup]:
-    return [g for g in program.groups if isinstance(g, MatmulGroup)]
+def _layer(m: MatmulGroup, pdata: np.ndarray) -> Layer:
+    return m.weights(pdata), None if m.bias_ids is None else m.bias(pdata)[:, None]
 
 
 def _run_columns(
     program: Program, examples: Examples, columns: np.ndarray, pdata: np.ndarray,
-    weights: list[np.ndarray], weight: float | None, eager: Eager, replay: Replay,
+    layers: list[Layer], weight: float | None, eager: Eager, replay: Replay,
     decided: bool = False,
 ) -> None:
     """Replay some columns of the batch into `replay`; with `decided`, they all follow."""
-    part = examples.take(columns)
+    part = examples if len(columns) == examples.size else examples.take(columns)
     buffers = _buffers(program, part.size)
     values = buffers.values
-    values[: program.n_params] = pdata[program.param_ids, None]
+    sums = None
+    with np.errstate(all="ignore"):  # non-finite numbers are looked for afterwards
+        saved, routes = _forward_routed(program, buffers, part, pdata, layers, decided)
+        # not the leaves: as_batch checked the inputs, a bad parameter shows in what it computes
+        finite = routes is None and bool(np.isfinite(values[program.n_leaves :]).all())
+        if finite and weight is not None:
+            _backward(program, buffers, saved, layers, weight)
+            sums = _parameter_sums(program, buffers, saved, len(pdata))
+    if routes is not None:  # some examples decided otherwise: the others again
+        follows, to_eager, after_forward = routes
+        replay.left[columns[~follows & ~to_eager]] = True
+        replay.to_eager[columns[to_eager]] = True
+        if follows.any():
+            _run_columns(program, examples, columns[follows], pdata, layers, weight,
+                         eager, replay, decided=after_forward)
+        return
+    if not finite:
+        _explain_forward_error(program, values, part, eager)
+    replay.outputs[:, columns] = values[program.outputs]
+    if sums is not None:
+        assert weight is not None  # sums are made for a backward pass only
+        if not (np.isfinite(sums).all()
+                and np.isfinite(buffers.gradients[program.n_params : program.n_leaves]).all()):
+            sums = _redo_non_finite(program, buffers, saved, pdata, part, weight, eager)
+        replay.grads += sums
+
+
+def _forward_routed(
+    program: Program, buffers: _Buffers, part: Examples, pdata: np.ndarray,
+    layers: list[Layer], decided: bool,
+) -> tuple[Saved, Routes | None]:
+    """The leaves, the guards on them, forward and the other guards. When some examples
+    do not follow: their `Routes`, and whether forward ran (the others passed its guards)."""
+    values = buffers.values
+    if program.n_params:
+        values[: program.n_params] = pdata[program.param_ids, None]
     values[program.n_params : program.n_params + program.n_inputs] = part.columns[
         program.input_ids
     ]
-    for guards, before_forward in ((program.leaf_guards, True), (program.guards, False)):
-        if not before_forward:
-            saved = _forward(program, buffers, pdata, weights)
+    saved: Saved = []
+    for guards, after_forward in ((program.leaf_guards, False), (program.guards, True)):
+        if after_forward:
+            saved = _forward(program, buffers, layers)
         if guards and not decided:
             follows, to_eager = route(guards, values, part.size)
             if not follows.all():
-                replay.left[columns[~follows & ~to_eager]] = True
-                replay.to_eager[columns[to_eager]] = True
-                if follows.any():
-                    _run_columns(program, examples, columns[follows], pdata, weights, weight,
-                                 eager, replay, decided=not before_forward)
-                return
-    # not the leaves: as_batch checked the inputs, and a bad parameter shows in what it computes
-    if not np.isfinite(values[program.n_leaves :]).all():
-        _explain_forward_error(program, values, part, eager)
-    replay.outputs[:, columns] = values[program.outputs]
-    if weight is not None:
-        _backward(program, buffers, saved, weights, weight)
-        replay.grads += _parameter_sums(program, buffers, saved, pdata, part, weight, eager)
+                return saved, (follows, to_eager, after_forward)
+    return saved, None
 
 
 def _buffers(program: Program, width: int) -> _Buffers:
@@ -123,33 +155,31 @@ def _buffers(program: Program, width: int) -> _Buffers:
     return cache[width]
 
 
-def _forward(
-    program: Program, buffers: _Buffers, pdata: np.ndarray, weights: list[np.ndarray],
-) -> Saved:
+def _forward(program: Program, buffers: _Buffers, layers: list[Layer]) -> Saved:
     """Every group in level order; returns what the derivatives need, per group."""
     values, width = buffers.values, buffers.width
     saved: Saved = []
-    layer = iter(weights)
-    with np.errstate(all="ignore"):  # non-finite values are looked for afterwards
-        for group, into in zip(program.groups, buffers.operands):
-            x = _gather(values, group.operands[0] if not isinstance(group, MatmulGroup)
-                        else group.inputs, into[0])
-            if isinstance(group, MatmulGroup):
-                out = values[group.rows]
-                np.matmul(next(layer), x, out=out)
-                if group.bias_ids is not None:
-                    out += group.bias(pdata)[:, None]
-                saved.append(x)
-            elif group.op is None:
-                x.reshape(-1, group.terms, width).sum(axis=1, out=values[group.rows])
-                saved.append(None)
-            else:
-                y = _gather(values, group.operands[1], into[1]) if group.op.arity == 2 else None
-                params = (y,) if y is not None else (group.param,) * (group.param is not None)
-                forward = group.op.array_forward
-                assert forward is not None  # Op.__post_init__ falls back to op.forward
-                values[group.rows] = forward(x, *params)
-                saved.append((x, y))
+    for group, into in zip(program.groups, buffers.operands):
+        if isinstance(group, MatmulGroup):
+            x = _gather(values, group.inputs, into[0])
+            w, b = layers[group.index]
+            out = values[group.rows]
+            np.matmul(w, x, out=out)
+            if b is not None:
+                out += b
+            saved.append(x)
+            continue
+        x = _gather(values, group.operands[0], into[0])
+        if group.op is None:
+            x.reshape(-1, group.terms, width).sum(axis=1, out=values[group.rows])
+            saved.append(None)
+        else:
+            y = _gather(values, group.operands[1], into[1]) if group.op.arity == 2 else None
+            params = (y,) if y is not None else (group.param,) * (group.param is not None)
+            forward = group.op.array_forward
+            assert forward is not None  # Op.__post_init__ falls back to op.forward
+            values[group.rows] = forward(x, *params)
+            saved.append((x, y))
     return saved
 
 
@@ -174,28 +204,19 @@ def _explain_forward_error(
 
 
 def _backward(
-    program: Program, buffers: _Buffers, saved: Saved, weights: list[np.ndarray], weight: float,
+    program: Program, buffers: _Buffers, saved: Saved, layers: list[Layer], weight: float,
 ) -> None:
     """Gradients of every slot (x weight) into buffers.gradients, from the top level down."""
-    values, grads, width = buffers.values, buffers.gradients, buffers.width
-    derivatives = buffers.derivatives
-    _local_derivatives(program, values, derivatives, saved)
+    grads, width, derivatives = buffers.gradients, buffers.width, buffers.derivatives
+    _local_derivatives(program, buffers.values, derivatives, saved)
     grads[program.outputs[0]] = weight
     grads[program.matmul_only_rows] = 0.0
-    layer_weights = dict(zip(map(id, _all_matmuls(program)), weights))
-    with np.errstate(all="ignore"):  # non-finite gradients are dealt with afterwards
-        for step, scratch in zip(program.backward_steps, buffers.steps):
-            if isinstance(step, Pull):
-                assert scratch is not None  # made for every pull
-                _pull(step, scratch, grads, derivatives, width)
-            elif step.level > 0 or not _all_leaves(program, step):
-                grads[step.inputs] += layer_weights[id(step)].T @ grads[step.rows]
-
-
-def _all_leaves(program: Program, matmul: MatmulGroup) -> bool:
-    rows = matmul.inputs
-    last: int = rows.stop - 1 if isinstance(rows, slice) else int(rows.max())
-    return last < program.n_leaves
+    for step, scratch in zip(program.backward_steps, buffers.steps):
+        if isinstance(step, Pull):
+            assert scratch is not None  # made for every pull
+            _pull(step, scratch, grads, derivatives, width)
+        else:
+            grads[step.inputs] += layers[step.index][0].T @ grads[step.rows]
 
 
 def _pull(
@@ -212,56 +233,58 @@ def _pull(
 def _local_derivatives(
     program: Program, values: np.ndarray, derivatives: np.ndarray, saved: Saved,
 ) -> None:
-    with np.errstate(all="ignore"):  # a non-finite derivative is dealt with after backward
-        for group, xy in zip(program.groups, saved):
-            if isinstance(group, MatmulGroup) or xy is None:
-                continue  # sums: every derivative is 1, set when the buffers were made
-            assert isinstance(xy, tuple) and group.op is not None  # an op's group: (x, y)
-            x, y = xy
-            local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
-            for d, rows in zip(local, group.edges):
-                derivatives[rows] = d
+    for group, xy in zip(program.groups, saved):
+        if isinstance(group, MatmulGroup) or xy is None:
+            continue  # sums: every derivative is 1, set when the buffers were made
+        assert isinstance(xy, tuple) and group.op is not None  # an op's group: (x, y)
+        if group.op.constants is not None:
+            continue  # set when the buffers were made, as a sum's 1s
+        x, y = xy
+        local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
+        for d, rows in zip(local, group.edges):
+            derivatives[rows] = d
 
 
 def _parameter_sums(
-    program: Program, buffers: _Buffers, saved: Saved, pdata: np.ndarray, part: Examples,
-    weight: float, eager: Eager, skip: np.ndarray | None = None,
+    program: Program, buffers: _Buffers, saved: Saved, n: int, skip: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Each parameter's gradient summed over the examples (minus `skip`ped columns)."""
+    """Each of the `n` parameters' gradient summed over the examples (minus `skip`ped
+    columns), into an array of the buffers' that the next call overwrites."""
     grads = buffers.gradients
     if buffers.sums is None:
-        buffers.sums = np.zeros(len(pdata))
-    sums = buffers.sums  # reused, so that the layers' views into it are made once
+        buffers.sums = np.zeros(n)
+        buffers.layer_sums = [
+            (None if m.weight_view is None else m.weights(buffers.sums),
+             None if m.bias_view is None else m.bias(buffers.sums))
+            for m in program.layers
+        ]
+    sums = buffers.sums
     sums.fill(0.0)
-    scalar = grads[: program.n_params]
-    with np.errstate(all="ignore"):
+    if program.n_params:
+        scalar = grads[: program.n_params]
         sums[program.param_ids] += (scalar if skip is None else scalar[:, ~skip]).sum(axis=1)
-        for group, x in zip(program.groups, saved):
-            if not (isinstance(group, MatmulGroup) and group.in_loss):
-                continue
-            assert isinstance(x, np.ndarray)  # a layer's X
-            dz = grads[group.rows]
-            if skip is not None:
-                dz, x = dz[:, ~skip], x[:, ~skip]
-            _add_to(sums, group, group.weight_ids, group.weight_view, dz @ x.T)
-            if group.bias_ids is not None:
-                _add_to(sums, group, group.bias_ids, group.bias_view, dz.sum(axis=1))
-    if skip is None and not (np.isfinite(sums).all()
-                             and np.isfinite(grads[program.n_params : program.n_leaves]).all()):
-        return _redo_non_finite(program, buffers, saved, pdata, part, weight, eager)
+    for group, x in zip(program.groups, saved):
+        if not (isinstance(group, MatmulGroup) and group.in_loss):
+            continue
+        assert isinstance(x, np.ndarray)  # a layer's X
+        dz = grads[group.rows]
+        if skip is not None:
+            dz, x = dz[:, ~skip], x[:, ~skip]
+        w, b = buffers.layer_sums[group.index]
+        _add_to(sums, group.weight_ids, w, dz @ x.T)
+        if group.bias_ids is not None:
+            _add_to(sums, group.bias_ids, b, dz.sum(axis=1))
     return sums
 
 
 def _add_to(
-    sums: np.ndarray, group: MatmulGroup, ids: np.ndarray, view: StridedView | None,
-    values: np.ndarray,
+    sums: np.ndarray, ids: np.ndarray, view: np.ndarray | None, values: np.ndarray,
 ) -> None:
-    """sums[ids] += values, through a strided view where the ids allow one."""
+    """sums[ids] += values, through `view` (of sums at the ids) where the ids allow one."""
     if view is None:
         sums += np.bincount(ids.ravel(), values.ravel(), len(sums))
     else:
-        target = group.weights(sums) if ids is group.weight_ids else group.bias(sums)
-        target += values
+        view += values
 
 
 def _redo_non_finite(
@@ -278,8 +301,8 @@ def _redo_non_finite(
     bad = cast(np.ndarray, ~np.isfinite(grads[: program.n_leaves]).all(axis=0))
     for group in program.matmuls:
         bad |= ~np.isfinite(grads[group.rows]).all(axis=0)
-    sums: np.ndarray = _parameter_sums(
-        program, buffers, saved, pdata, part, weight, eager, skip=bad).copy()
+    with np.errstate(all="ignore"):
+        sums: np.ndarray = _parameter_sums(program, buffers, saved, len(pdata), skip=bad).copy()
     for k in np.flatnonzero(bad):
         sums += eager(program.name, part, k, weight)
     if not np.isfinite(sums).all():
@@ -302,11 +325,16 @@ class _Buffers:
         p = program
         self.width = width
         self.sums: np.ndarray | None = None  # gradients summed over examples (_parameter_sums)
+        self.layer_sums: list[tuple[np.ndarray | None, np.ndarray | None]] = []  # views of it
         self.values = np.empty((p.n_slots, width))
         self.values[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
         self.gradients = np.zeros_like(self.values)  # outside the loss's graph they stay 0
         self.derivatives = np.empty((p.n_edges, width))
         self.derivatives[p.ones] = 1.0
+        for g in p.groups:  # the ops whose derivatives are numbers (-1 for neg): set here
+            if isinstance(g, Group) and g.op is not None and g.op.constants is not None:
+                for c, rows in zip(g.op.constants, g.edges):
+                    self.derivatives[rows] = c
         self.operands = [
             [_scratch(g.inputs, width)] if isinstance(g, MatmulGroup)
             else [_scratch(rows, width) for rows in g.operands]
