@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias, cast, overload
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import numpy as np
 
@@ -36,8 +36,9 @@ Eager: TypeAlias = "Callable[..., np.ndarray | None]"
 Saved: TypeAlias = "list[np.ndarray | tuple[np.ndarray, np.ndarray | None] | None]"
 """What forward keeps per group for backward: a layer's X, an op's (x, y), None for a sum."""
 
-Scratch: TypeAlias = "tuple[np.ndarray | None, np.ndarray, np.ndarray]"
-"""A pull's space: gathered consumers' gradients (None for a slice), products, sums."""
+Scratch: TypeAlias = "tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]"
+"""A pull's arrays: the consumers' gradients (`_space`), its local derivatives, space for
+the products and for their sums."""
 
 Layer: TypeAlias = "tuple[np.ndarray, np.ndarray | None]"
 """A layer's W and its b as a column (None without a bias), read from the parameters."""
@@ -75,27 +76,22 @@ def run(
     size = examples.size
     replay = Replay(np.full((len(program.outputs), size), np.nan), np.zeros(len(pdata)),
                     np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
-    layers = [_layer(m, pdata) for m in program.layers]
     chunk = max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
     for lo in range(0, size, chunk):
         columns = np.arange(lo, min(size, lo + chunk))
-        _run_columns(program, examples, columns, pdata, layers, weight, eager, replay)
+        _run_columns(program, examples, columns, pdata, weight, eager, replay)
     return replay
-
-
-def _layer(m: MatmulGroup, pdata: np.ndarray) -> Layer:
-    return m.weights(pdata), None if m.bias_ids is None else m.bias(pdata)[:, None]
 
 
 def _run_columns(
     program: Program, examples: Examples, columns: np.ndarray, pdata: np.ndarray,
-    layers: list[Layer], weight: float | None, eager: Eager, replay: Replay,
-    decided: bool = False,
+    weight: float | None, eager: Eager, replay: Replay, decided: bool = False,
 ) -> None:
     """Replay some columns of the batch into `replay`; with `decided`, they all follow."""
     part = examples if len(columns) == examples.size else examples.take(columns)
     buffers = _buffers(program, part.size)
     values = buffers.values
+    layers = buffers.layers(program, pdata)
     sums = None
     with np.errstate(all="ignore"):  # non-finite numbers are looked for afterwards
         saved, routes = _forward_routed(program, buffers, part, pdata, layers, decided)
@@ -109,8 +105,8 @@ def _run_columns(
         replay.left[columns[~follows & ~to_eager]] = True
         replay.to_eager[columns[to_eager]] = True
         if follows.any():
-            _run_columns(program, examples, columns[follows], pdata, layers, weight,
-                         eager, replay, decided=after_forward)
+            _run_columns(program, examples, columns[follows], pdata, weight, eager, replay,
+                         decided=after_forward)
         return
     if not finite:
         _explain_forward_error(program, values, part, eager)
@@ -159,11 +155,10 @@ def _forward(program: Program, buffers: _Buffers, layers: list[Layer]) -> Saved:
     """Every group in level order; returns what the derivatives need, per group."""
     values, width = buffers.values, buffers.width
     saved: Saved = []
-    for group, into in zip(program.groups, buffers.operands):
+    for group, into, out in zip(program.groups, buffers.operands, buffers.outs):
         if isinstance(group, MatmulGroup):
             x = _gather(values, group.inputs, into[0])
             w, b = layers[group.index]
-            out = values[group.rows]
             np.matmul(w, x, out=out)
             if b is not None:
                 out += b
@@ -171,14 +166,14 @@ def _forward(program: Program, buffers: _Buffers, layers: list[Layer]) -> Saved:
             continue
         x = _gather(values, group.operands[0], into[0])
         if group.op is None:
-            x.reshape(-1, group.terms, width).sum(axis=1, out=values[group.rows])
+            x.reshape(-1, group.terms, width).sum(axis=1, out=out)
             saved.append(None)
         else:
             y = _gather(values, group.operands[1], into[1]) if group.op.arity == 2 else None
             params = (y,) if y is not None else (group.param,) * (group.param is not None)
             forward = group.op.array_forward
             assert forward is not None  # Op.__post_init__ falls back to op.forward
-            values[group.rows] = forward(x, *params)
+            out[...] = forward(x, *params)
             saved.append((x, y))
     return saved
 
@@ -214,16 +209,14 @@ def _backward(
     for step, scratch in zip(program.backward_steps, buffers.steps):
         if isinstance(step, Pull):
             assert scratch is not None  # made for every pull
-            _pull(step, scratch, grads, derivatives, width)
+            _pull(step, scratch, grads, width)
         else:
             grads[step.inputs] += layers[step.index][0].T @ grads[step.rows]
 
 
-def _pull(
-    pull: Pull, scratch: Scratch, grads: np.ndarray, derivatives: np.ndarray, width: int,
-) -> None:
-    gathered, product, into = scratch
-    np.multiply(_gather(grads, pull.consumers, gathered), derivatives[pull.edges], out=product)
+def _pull(pull: Pull, scratch: Scratch, grads: np.ndarray, width: int) -> None:
+    consumers, local, product, into = scratch
+    np.multiply(_gather(grads, pull.consumers, consumers), local, out=product)
     if pull.fan_out > 1:
         product.reshape(-1, pull.fan_out, width).sum(axis=1, out=into)
     if isinstance(pull.targets, np.ndarray):
@@ -240,7 +233,10 @@ def _local_derivatives(
         if group.op.constants is not None:
             continue  # set when the buffers were made, as a sum's 1s
         x, y = xy
-        local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
+        if group.op.is_product:  # '*': d/dx = y and d/dy = x, no rule to call
+            local: tuple[np.ndarray | None, ...] = (y, x)
+        else:
+            local = group.op.local_derivatives(_ARRAY, x, y, values[group.rows], group.param)
         for d, rows in zip(local, group.edges):
             derivatives[rows] = d
 
@@ -318,14 +314,20 @@ class _Buffers:
 
     Values, gradients and local derivatives, and scratch space for gathered rows that
     numpy calls fill with ``out=``: a big temporary made and freed on every call costs
-    more in page faults than the arithmetic it holds.
+    more in page faults than the arithmetic it holds. The views of their rows that a
+    replay reads are made here too, once: for one example, making them again on every
+    call would cost a good part of the replay.
     """
 
     def __init__(self, program: Program, width: int) -> None:
         p = program
         self.width = width
         self.sums: np.ndarray | None = None  # gradients summed over examples (_parameter_sums)
-        self.layer_sums: list[tuple[np.ndarray | None, np.ndarray | None]] = []  # views of it
+        self._layers: tuple[np.ndarray, list[Layer]] | None = None  # (pdata, its layers)
+        self._views = all(m.weight_view is not None
+                          and (m.bias_ids is None or m.bias_view is not None) for m in p.layers)
+        # the layers' W and b as views of sums (None where their ids allow no view)
+        self.layer_sums: list[tuple[np.ndarray | None, np.ndarray | None]] = []
         self.values = np.empty((p.n_slots, width))
         self.values[p.n_params + p.n_inputs : p.n_leaves] = p.const_values[:, None]
         self.gradients = np.zeros_like(self.values)  # outside the loss's graph they stay 0
@@ -336,38 +338,49 @@ class _Buffers:
                 for c, rows in zip(g.op.constants, g.edges):
                     self.derivatives[rows] = c
         self.operands = [
-            [_scratch(g.inputs, width)] if isinstance(g, MatmulGroup)
-            else [_scratch(rows, width) for rows in g.operands]
+            [_space(self.values, g.inputs)] if isinstance(g, MatmulGroup)
+            else [_space(self.values, rows) for rows in g.operands]
             for g in p.groups
         ]
-        # Per pull: space for the consumers' gradients, for the products with the local
-        # derivatives and for their sums per operand; results go straight into the
-        # gradients' rows when these are a slice.
+        self.outs = [self.values[g.rows] for g in p.groups]
+        # Per pull: the consumers' gradients, its local derivatives, space for the products
+        # and for their sums per operand; results go straight into the gradients' rows when
+        # these are a slice.
         self.steps: list[Scratch | None] = []
         for step in p.backward_steps:
             if not isinstance(step, Pull):
                 self.steps.append(None)
                 continue
-            into = (self.gradients[step.targets] if isinstance(step.targets, slice)
-                    else _scratch(step.targets, width))
+            into = _space(self.gradients, step.targets)
             product = (np.empty((step.edges.stop - step.edges.start, width))
                        if step.fan_out > 1 else into)
-            self.steps.append((_scratch(step.consumers, width), product, into))
+            self.steps.append((_space(self.gradients, step.consumers),
+                               self.derivatives[step.edges], product, into))
+
+    def layers(self, program: Program, pdata: np.ndarray) -> list[Layer]:
+        """Each layer's W and b (a column) read from `pdata`: as views, made once for the
+        array the tape reuses, where the layers' ids allow them; else copies, every call."""
+        if self._layers is not None and self._layers[0] is pdata:
+            return self._layers[1]
+        layers = [
+            (m.weights(pdata), None if m.bias_ids is None else m.bias(pdata)[:, None])
+            for m in program.layers
+        ]
+        if self._views:
+            self._layers = (pdata, layers)
+        return layers
 
 
-@overload
-def _scratch(rows: slice, width: int) -> None: ...
-@overload
-def _scratch(rows: np.ndarray, width: int) -> np.ndarray: ...
-@overload
-def _scratch(rows: slice | np.ndarray, width: int) -> np.ndarray | None: ...
-def _scratch(rows: slice | np.ndarray, width: int) -> np.ndarray | None:
-    """Space for gathering `rows` (None when they are a slice: a view needs none)."""
-    return None if isinstance(rows, slice) else np.empty((len(rows), width))
-
-
-def _gather(array: np.ndarray, rows: slice | np.ndarray, out: np.ndarray | None) -> np.ndarray:
-    """array[rows], into `out` when rows is an index array ('clip': no hidden buffer)."""
+def _space(array: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+    """Where `_gather` finds array[rows]: their view when they are a slice, else space
+    to gather them into."""
     if isinstance(rows, slice):
         return array[rows]
-    return np.take(array, rows, axis=0, out=out, mode="clip")
+    return np.empty((len(rows), array.shape[1]))
+
+
+def _gather(array: np.ndarray, rows: slice | np.ndarray, space: np.ndarray) -> np.ndarray:
+    """array[rows], in their `_space` ('clip': np.take makes no hidden buffer)."""
+    if isinstance(rows, slice):
+        return space  # a view of the rows, made with the buffers
+    return np.take(array, rows, axis=0, out=space, mode="clip")
