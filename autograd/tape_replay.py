@@ -76,7 +76,7 @@ def run(
     size = examples.size
     replay = Replay(np.full((len(program.outputs), size), np.nan), np.zeros(len(pdata)),
                     np.zeros(size, dtype=bool), np.zeros(size, dtype=bool))
-    chunk = max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
+    chunk = _columns(program)
     for lo in range(0, size, chunk):
         columns = np.arange(lo, min(size, lo + chunk))
         _run_columns(program, examples, columns, pdata, weight, eager, replay)
@@ -142,10 +142,19 @@ def _forward_routed(
     return saved, None
 
 
+def _columns(program: Program) -> int:
+    """How many examples' columns fit in BUFFER_BYTES."""
+    return max(1, BUFFER_BYTES // (8 * (2 * program.n_slots + program.n_edges)))
+
+
 def _buffers(program: Program, width: int) -> _Buffers:
+    """The program's buffers for `width` examples. Those of other widths are kept while
+    all of them hold no more columns than one chunk: guards split each mini-batch of a
+    loop in parts of many sizes, and making buffers costs more than replaying a few
+    examples."""
     cache = program.buffers
     if width not in cache:
-        if len(cache) > 3:
+        if sum(cache) + width > _columns(program):
             cache.clear()
         cache[width] = _Buffers(program, width)
     return cache[width]
