@@ -74,6 +74,21 @@ def test_an_epoch_in_a_vector_gives_the_numbers_of_stepping_batch_by_batch(
     assert in_a_vector == one_by_one  # bit for bit: data, grads, state and history
 
 
+def test_parameter_groups_of_their_own_are_stepped_in_a_vector_alike(monkeypatch):
+    calls = counting(monkeypatch)
+
+    def groups(optimizer_class):
+        model = MLP(2, [6, 5, 1], seed=1)
+        first, rest = model.layers[0].parameters(), model.layers[1:]
+        params = [{"params": [p for layer in rest for p in layer.parameters()]},
+                  {"params": first, "lr": 0.05, "weight_decay": 0.01}]
+        return outcome(*train(optimizer_class, {"lr": 0.02}, model=model, params=params))
+
+    in_a_vector = groups(optim.Adam)
+    assert calls["value_and_grad"] == 2 * 4
+    assert in_a_vector == groups(step_by_step(optim.Adam))
+
+
 def test_an_optimizer_of_some_parameters_only_steps_batch_by_batch(monkeypatch):
     calls = counting(monkeypatch)
     model = MLP(2, [6, 5, 1], seed=1)
