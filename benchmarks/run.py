@@ -264,7 +264,7 @@ def training_report(times, losses):
             ratio = number(times[label].median / torch.median) if torch else "-"
             lines.append(f"| {label} | {times[label].text(spread=True)} | {ratio} |")
     lines += ["", f"Training loss of the last epoch timed: {next(iter(losses.values())):.15g}, "
-              f"largest relative difference {_spread(list(losses.values())):.1e}.", ""]
+              f"largest relative difference {_spread(list(losses.values())):.1e}."]
     return lines
 
 
