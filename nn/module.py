@@ -193,8 +193,9 @@ class Module:
 
     def train(self: M, mode: bool = True) -> M:
         """Training mode (the default): Dropout drops, BatchNorm uses the batch's statistics."""
-        for module in self.modules():
-            module.training = bool(mode)
+        mode = bool(mode)
+        for module in self.modules():  # a flag needs no placing (Module.__setattr__)
+            object.__setattr__(module, "training", mode)
         return self
 
     def eval(self: M) -> M:
