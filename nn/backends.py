@@ -8,10 +8,12 @@ example with ``autograd.tape``, replays it for the whole batch and leaves each p
 ``.grad`` equal to what the eager backend would give. `fit` and `Trainer` take
 ``backend="eager"`` or ``"tape"``, or any object with these two methods.
 
-A backend may also have ``train_epoch(model, loss_fn, optimizer, batches, penalty)``: a
-whole epoch, stepping the optimizer itself, returning (loss, outputs, targets) per batch,
-or None to let the trainer step batch by batch. The tape's keeps the parameters in a
-numpy vector for the epoch (`TapeBackend.train_epoch`).
+A backend may also have ``train_epoch(model, loss_fn, optimizer, batches, penalty, keep)``:
+a whole epoch, stepping the optimizer itself, returning (loss, outputs, targets) per batch,
+or None to let the trainer step batch by batch; ``keep`` says nothing looks at the
+parameters before the next epoch (no callbacks, no validation), and ``release()``, which
+the trainer calls at the end of fit, gives them their numbers. The tape's keeps the
+parameters in a numpy vector (`TapeBackend.train_epoch`).
 """
 
 from __future__ import annotations

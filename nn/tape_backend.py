@@ -21,7 +21,8 @@ show (a neuron's activation function swapped in place, a layer's settings).
 
 With one of nn's optimizers, `train_epoch` keeps the parameters in a numpy vector for a
 whole epoch: each batch is ``tape.value_and_grad`` and the optimizer's rule on that vector,
-and the Values get their numbers (and the last batch's gradients) back once, at the end.
+and the Values get their numbers (and the last batch's gradients) back once, at the end of
+the epoch, or of fit when nothing looks at them in between (no callbacks, no validation).
 Reading and writing thousands of Values took most of a step's time; the numbers are the
 same as stepping batch by batch.
 """
@@ -63,6 +64,7 @@ class TapeBackend:
         # per optimizer: (optimizer, the tape's params and the groups' lists it was made
         # for, where each group's parameters sit in the tape's vector)
         self._layouts: dict[int, tuple[Optimizer, list[Any], list[np.ndarray] | None]] = {}
+        self._kept: _VectorEpochs | None = None  # epochs whose numbers are not written back
 
     def train_step(
         self, model: Module, loss_fn: LossFunction, X: np.ndarray, y: np.ndarray,
@@ -76,42 +78,58 @@ class TapeBackend:
     def train_epoch(
         self, model: Module, loss_fn: LossFunction, optimizer: Optimizer,
         loader: Iterable[tuple[np.ndarray, np.ndarray]],
-        penalty: Callable[[Module], Value] | None = None,
+        penalty: Callable[[Module], Value] | None = None, keep: bool = False,
     ) -> list[tuple[float, np.ndarray, np.ndarray]] | None:
         """One epoch of the loader's batches, the parameters held in a vector: for each
         batch, zero_grad, `train_step` and ``optimizer.step()`` in one, without reading or
         writing a Value. Returns (data loss, outputs, targets) per batch.
 
-        At the end, also on an error or Ctrl-C, each parameter gets the number it has
-        reached and the gradient of the last batch, as stepping batch by batch leaves them.
+        At the end each parameter gets the number it has reached and the gradient of the
+        last batch, as stepping batch by batch leaves them; also on an error or Ctrl-C.
+        With `keep` (nothing is to look at the Values before the next epoch) they are
+        written only by `release()` or by an epoch without `keep`, and the next epoch goes
+        on from the vector without checking the model for changes again.
+
         Returns None before drawing a batch where the trainer is to step batch by batch:
         in the first epoch (`train_step` traces the tape on the first batch), and where the
         optimizer's step is its own (a class that overrides step or zero_grad) or it does
         not hold exactly the tape's parameters. The model is checked for changes once,
         before the first batch: only its forward pass runs until the end.
         """
-        if (_key(model, loss_fn, penalty) not in self._tapes
-                or type(optimizer).step is not Optimizer.step
-                or type(optimizer).zero_grad is not Optimizer.zero_grad):
-            return None
-        tape, shape, targets = self._tape(model, loss_fn, None, None, penalty)  # traced
-        layout = self._layout(optimizer, tape)
-        if layout is None:
-            return None
-        theta, grads, done = tape.parameter_vector(), None, []
+        key = _key(model, loss_fn, penalty)
+        kept, self._kept = self._kept, None
+        if kept is not None and kept.key == key and kept.optimizer is optimizer:
+            epoch = kept
+        else:
+            if kept is not None:
+                kept.write_back()
+            if (key not in self._tapes or type(optimizer).step is not Optimizer.step
+                    or type(optimizer).zero_grad is not Optimizer.zero_grad):
+                return None
+            tape, shape, targets = self._tape(model, loss_fn, None, None, penalty)  # traced
+            layout = self._layout(optimizer, tape)
+            if layout is None:
+                return None
+            epoch = _VectorEpochs(key, optimizer, tape, shape, targets, layout,
+                                  tape.parameter_vector())
+        done, finished = [], False
         try:
             for X, y in loader:
-                grads = None  # as zero_grad() leaves them, until this batch's are known
-                (_, aux), grads = tape.value_and_grad(X, targets(y), params=theta)
-                theta = optimizer._step_vector(theta, grads, layout)
-                done.append((float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *shape), y))
+                done.append(epoch.step(X, y))
+            finished = True
         finally:
-            for p, x in zip(tape.params, theta.tolist()):
-                p.data = x
-            last = [0.0] * len(theta) if grads is None else grads.tolist()
-            for p, g in zip(tape.params, last):
-                p.grad = g
+            if keep and finished:
+                self._kept = epoch
+            else:
+                epoch.write_back()
         return done
+
+    def release(self) -> None:
+        """Give the parameters the numbers (and gradients) that epochs run with ``keep``
+        left in the vector; nothing if there are none."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.write_back()
 
     def _layout(self, optimizer: Optimizer, tape: Tape) -> list[np.ndarray] | None:
         """`optimizer._vector_layout(tape.params)`, made again only when the tape's
@@ -183,6 +201,32 @@ class TapeBackend:
             _check_mean_of_examples(model, loss_fn, tape, X, y, targets)
         self._tapes[key] = (model, tape, shape, structure, targets, params)  # model kept:
         return tape, shape, targets  # its id stays its own
+
+
+class _VectorEpochs:
+    """The parameters of a tape as a vector, stepped batch by batch by an optimizer
+    (`TapeBackend.train_epoch`), until `write_back` gives them to the Values."""
+
+    def __init__(self, key: tuple[Any, ...], optimizer: Optimizer, tape: Tape, shape: Any,
+                 targets: Targets, layout: list[np.ndarray], theta: np.ndarray) -> None:
+        self.key, self.optimizer, self.tape = key, optimizer, tape
+        self.shape, self.targets, self.layout = shape, targets, layout
+        self.theta = theta
+        self.grads: np.ndarray | None = None  # the last batch's, None as after zero_grad
+
+    def step(self, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """zero_grad, forward and backward, optimizer.step(): (data loss, outputs, y)."""
+        self.grads = None
+        (_, aux), self.grads = self.tape.value_and_grad(X, self.targets(y), params=self.theta)
+        self.theta = self.optimizer._step_vector(self.theta, self.grads, self.layout)
+        return float(aux[:, 0].mean()), aux[:, 1:].reshape(len(aux), *self.shape), y
+
+    def write_back(self) -> None:
+        for p, x in zip(self.tape.params, self.theta.tolist()):
+            p.data = x
+        last = [0.0] * len(self.theta) if self.grads is None else self.grads.tolist()
+        for p, g in zip(self.tape.params, last):
+            p.grad = g
 
 
 def _key(model: Module, loss_fn: Any, penalty: Any) -> tuple[Any, ...]:

@@ -171,10 +171,13 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_begin(self)
         bar = tqdm(range(epochs), desc="training", unit="epoch", disable=self.quiet)
+        # nothing to look at the parameters between epochs: a backend may keep them to
+        # itself until the end (the tape's, in a vector)
+        keep = not self.callbacks and validation_data is None
         with bar, training_mode(self.model, True):
             try:
                 for epoch in bar:
-                    logs = self._train_epoch(loader)
+                    logs = self._train_epoch(loader, keep)
                     if validation_data is not None:
                         val = self.evaluate(X_val, y_val)
                         logs.update({f"val_{k}": v for k, v in val.items()})
@@ -191,14 +194,18 @@ class Trainer:
             except KeyboardInterrupt as error:  # Ctrl-C: stop, but keep what was learnt
                 error.history = self.history  # type: ignore[attr-defined]  # documented above
                 raise
+            finally:
+                release = getattr(self.backend, "release", None)
+                if release is not None:
+                    release()
             for cb in self.callbacks:
                 cb.on_train_end(self)
         return self.history
 
-    def _train_epoch(self, loader):
+    def _train_epoch(self, loader, keep=False):
         self.model.train()  # again each epoch: a callback may have switched it
         total, count, outputs, targets = 0.0, 0, [], []
-        for loss, out, y_batch in self._steps(loader):
+        for loss, out, y_batch in self._steps(loader, keep):
             total += loss * len(y_batch)
             count += len(y_batch)
             outputs.append(out)
@@ -208,12 +215,12 @@ class Trainer:
             logs[self.metric_name] = self.metric(np.concatenate(outputs), np.concatenate(targets))
         return logs
 
-    def _steps(self, loader):
+    def _steps(self, loader, keep):
         """(data loss, outputs, targets) per batch, the optimizer stepped after each: by the
         backend's own epoch where it has one that suits (the tape's), else batch by batch."""
         epoch = getattr(self.backend, "train_epoch", None)
         if epoch is not None:
-            done = epoch(self.model, self.loss_fn, self.optimizer, loader, self.penalty)
+            done = epoch(self.model, self.loss_fn, self.optimizer, loader, self.penalty, keep)
             if done is not None:
                 return done
         return self._step_by_step(loader)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from autograd.tape import Tape
-from nn import MLP, Trainer, data, l2_penalty, optim
-from nn.optim import StepLR
+from nn import MLP, Callback, Trainer, data, l2_penalty, optim
+from nn.optim import LambdaLR, StepLR
+from nn.tape_backend import _VectorEpochs
 
 OPTIMIZERS = [
     (optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3, "nesterov": True}),
@@ -40,12 +41,13 @@ def counting(monkeypatch):
     return calls
 
 
-def train(optimizer_class, options, epochs=3, batch_size=8, model=None, params=None, **fit):
+def train(optimizer_class, options, epochs=3, batch_size=8, model=None, params=None,
+          callbacks=(), **fit):
     X, y = data.make_moons(30, noise=0.2, seed=3)
     model = model or MLP(2, [6, 5, 1], seed=1)
     optimizer = optimizer_class(params or model.parameters(), **options)
     trainer = Trainer(model, "hinge", optimizer, backend="tape", quiet=True,
-                      penalty=partial(l2_penalty, alpha=1e-3),
+                      penalty=partial(l2_penalty, alpha=1e-3), callbacks=callbacks,
                       scheduler=StepLR(optimizer, step_size=2, gamma=0.5))
     history = trainer.fit(X, 2 * y - 1, epochs=epochs, batch_size=batch_size, seed=4, **fit)
     return model, optimizer, history
@@ -188,3 +190,64 @@ def test_the_layout_is_made_again_when_the_optimizers_parameters_change():
     ref_trainer.fit(X, 2 * y - 1, epochs=2)
     assert [p.data for p in model.parameters()] == [p.data for p in reference.parameters()]
     assert np.isfinite([p.data for p in model.parameters()]).all()
+
+
+def test_callbacks_see_each_epochs_numbers_and_without_them_the_vector_is_kept(monkeypatch):
+    """With no callback and no validation the parameters stay in the vector from epoch to
+    epoch (written back once, at the end); a callback sees each epoch's own numbers."""
+    class Snapshots(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, trainer, epoch, logs):
+            self.seen.append(bits([p.data for p in trainer.model.parameters()]))
+
+    writes = []
+    original = _VectorEpochs.write_back
+
+    def counted(self):
+        writes.append(1)
+        original(self)
+
+    monkeypatch.setattr(_VectorEpochs, "write_back", counted)
+    runs = {}
+    for name, cls in (("vector", optim.Adam), ("stepwise", step_by_step(optim.Adam))):
+        spy = Snapshots()
+        model, optimizer, history = train(cls, {"lr": 0.02}, epochs=4, callbacks=[spy])
+        runs[name] = spy.seen, outcome(model, optimizer, history)
+    assert runs["vector"] == runs["stepwise"] and len(runs["vector"][0]) == 4
+    assert len(writes) == 3  # after each of epochs 2 to 4, for the callback to see
+    writes.clear()
+    model, optimizer, history = train(optim.Adam, {"lr": 0.02}, epochs=4)
+    assert len(writes) == 1  # epochs 2 to 4 in one vector, written back at the end
+    assert outcome(model, optimizer, history) == runs["vector"][1]
+
+
+def test_ctrl_c_between_kept_epochs_gives_the_values_their_numbers():
+    def interrupted(optimizer_class):
+        model = MLP(2, [6, 5, 1], seed=1)
+        optimizer = optimizer_class(model.parameters(), lr=0.02)
+
+        def rate(epoch):
+            if epoch == 3:
+                raise KeyboardInterrupt  # in the scheduler, after the third epoch
+            return 1.0
+
+        X, y = data.make_moons(30, noise=0.2, seed=3)
+        trainer = Trainer(model, "hinge", optimizer, backend="tape", quiet=True,
+                          scheduler=LambdaLR(optimizer, rate))
+        with pytest.raises(KeyboardInterrupt) as info:
+            trainer.fit(X, 2 * y - 1, epochs=5, batch_size=8, seed=4)
+        assert len(info.value.history["loss"]) == 2
+        return outcome(model, optimizer, {})
+
+    vector, stepwise = interrupted(optim.Adam), interrupted(step_by_step(optim.Adam))
+    assert vector == stepwise
+    assert vector[0] != bits([p.data for p in MLP(2, [6, 5, 1], seed=1).parameters()])
+
+
+def test_validation_after_each_epoch_sees_that_epochs_numbers():
+    X_val, y_val = data.make_moons(12, noise=0.2, seed=5)
+    runs = [outcome(*train(cls, {"lr": 0.02}, epochs=4, validation_data=(X_val, 2 * y_val - 1)))
+            for cls in (optim.Adam, step_by_step(optim.Adam))]
+    assert runs[0] == runs[1] and len(runs[0][3]["val_loss"]) == 4
