@@ -203,7 +203,8 @@ class Trainer:
         return self.history
 
     def _train_epoch(self, loader, keep=False):
-        self.model.train()  # again each epoch: a callback may have switched it
+        if self.callbacks:  # training mode again: a callback may have switched it
+            self.model.train()
         total, count, outputs, targets = 0.0, 0, [], []
         for loss, out, y_batch in self._steps(loader, keep):
             total += loss * len(y_batch)
