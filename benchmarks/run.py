@@ -220,51 +220,70 @@ def layers_table(args, rounds, scale):
     return results
 
 
+# (label, engine per workload, collector off?, steps per round); a step is one epoch on
+# the digits (in batches of 32) and 20 epochs on the wide MLP (the whole set as one batch)
 TRAINING_ROWS = [
-    ("fit(backend=\"tape\")", "fit-digits", False, 3),
-    ("fit(backend=\"tape\"), stepping batch by batch", "fit-digits-stepwise", False, 3),
-    ("PyTorch", "torch-fit-digits", False, 3),
+    ("fit(backend=\"tape\")", ("fit-digits", "fit-wide"), False, 3),
+    ("fit(backend=\"tape\"), stepping batch by batch",
+     ("fit-digits-stepwise", "fit-wide-stepwise"), False, 3),
+    ("PyTorch", ("torch-fit-digits", "torch-fit-wide"), False, 3),
 ]
+WIDE = (100, [2, 128, 128, 1])
+TRAINING = [(DIGITS, 1), (WIDE, 20)]  # (workload, epochs a step)
 
 
 def training_table(args, rounds, scale):
-    """One epoch of training on the digits in batches of 32 (Adam): fit on the tape, fit
-    made to step batch by batch, and the same loop in PyTorch, taking turns."""
-    print(f"Training: {DIGITS[0]} digits, MLP {'-'.join(map(str, DIGITS[1]))}", flush=True)
-    workers = start(TRAINING_ROWS, args, *DIGITS)
-    try:
-        for w in workers:
-            w.ask(cmd="steps", count=1)  # the first epoch traces the tape
-        times = time_rounds(workers, rounds, scale)
-        losses = {w.label: w.last_loss for w in workers}
-    finally:
-        for w in workers:
-            w.close()
-    return times, losses
+    """fit on the tape, fit made to step batch by batch, and the same loop in PyTorch,
+    taking turns, on each workload: {workload: (ms an epoch per engine, losses)}."""
+    results = {}
+    for which, ((n, sizes), epochs) in enumerate(TRAINING):
+        print(f"Training: {n} examples, MLP {'-'.join(map(str, sizes))}", flush=True)
+        rows = [(label, engines[which], *rest) for label, engines, *rest in TRAINING_ROWS]
+        workers = start(rows, args, n, sizes)
+        try:
+            for w in workers:
+                w.ask(cmd="steps", count=1)  # the first epoch traces the tape
+            times = time_rounds(workers, rounds, scale)
+            losses = {w.label: w.last_loss for w in workers}
+        finally:
+            for w in workers:
+                w.close()
+        per_epoch = {label: Rounds([t / epochs for t in r.times]) for label, r in times.items()}
+        results[(n, tuple(sizes))] = (per_epoch, losses)
+    return results
 
 
-def training_report(times, losses):
-    torch = times.get("PyTorch")
+def training_report(results):
     lines = [
-        "## Training: one epoch of fit in mini-batches (ms)",
+        "## Training: fit, ms an epoch",
         "",
-        f"{DIGITS[0]:,} generated 8x8 digits (the layers table's last row), MLP "
-        f"{'-'.join(map(str, DIGITS[1]))} with ReLU, cross_entropy, Adam at lr 0.01, batches "
-        f"of 32 in order ({-(-DIGITS[0] // 32)} steps an epoch): `Trainer.fit(X, y, epochs=1, "
-        "batch_size=32, shuffle=False)` with backend=\"tape\", which keeps the parameters in "
-        "a numpy vector for the epoch; the same with an optimizer that has a step of its "
-        "own, which makes the trainer read and write every Value at every batch (as every "
-        "fit did before); and the same loop in PyTorch (float64, one thread).",
+        f"`Trainer.fit(X, y, ...)` with backend=\"tape\" and Adam at lr 0.01, batches in "
+        f"order: {DIGITS[0]:,} generated 8x8 digits (the layers table's last row), MLP "
+        f"{'-'.join(map(str, DIGITS[1]))}, cross_entropy, batches of 32 "
+        f"({-(-DIGITS[0] // 32)} steps an epoch), one epoch a call; and {WIDE[0]} two-moons "
+        f"points, MLP {'-'.join(map(str, WIDE[1]))}, hinge loss, the whole set as one batch, "
+        f"{TRAINING[1][1]} epochs a call. fit keeps the parameters in a numpy vector for an "
+        "epoch (and from epoch to epoch when nothing looks at them in between: no callbacks, "
+        "no validation); the second row is fit with an optimizer that has a step of its own, "
+        "which makes the trainer read and write every Value at every batch (as every fit did "
+        "before); the last the same loop in PyTorch (float64, one thread).",
         "",
-        "| engine | ms / epoch | ÷ PyTorch |",
-        "|---|---:|---:|",
+        "| engine | " + " | ".join(
+            f"{'-'.join(map(str, sizes))}, {n:,} examples | ÷ PyTorch"
+            for (n, sizes), _ in TRAINING) + " |",
+        "|---|" + "---:|---:|" * len(TRAINING),
     ]
     for label, *_ in TRAINING_ROWS:
-        if label in times:
-            ratio = number(times[label].median / torch.median) if torch else "-"
-            lines.append(f"| {label} | {times[label].text(spread=True)} | {ratio} |")
-    lines += ["", f"Training loss of the last epoch timed: {next(iter(losses.values())):.15g}, "
-              f"largest relative difference {_spread(list(losses.values())):.1e}."]
+        cells = []
+        for times, _ in results.values():
+            torch = times.get("PyTorch")
+            row = times.get(label)
+            cells += [row.text(spread=True) if row else "-",
+                      number(row.median / torch.median) if row and torch else "-"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    spreads = [_spread(list(losses.values())) for _, losses in results.values()]
+    lines += ["", "Training loss after the last step timed, largest relative difference "
+              "between the engines: " + ", ".join(f"{s:.1e}" for s in spreads) + "."]
     return lines
 
 
@@ -479,7 +498,7 @@ def report(args, times, memory, losses, scaling, layers, chains, gpt, load, elap
         lines.append(f"| {n} | {'-'.join(map(str, sizes))} | {' | '.join(cells)} | "
                      f"{' | '.join(ratios)} | {spread:.1e} |")
     if training:
-        lines += ["", *training_report(*training)]
+        lines += ["", *training_report(training)]
     if chains:
         lines += ["", "## A chain of ReLUs: backward only", "",
                   "| engine | depth | seconds | nodes / second | note |",
@@ -537,7 +556,7 @@ def main():
                           None, (0, 0), 0)
             section = full[full.index("## Layers"):].splitlines()
         elif args.only == "training":
-            section = training_report(*training_table(args, rounds, scale))
+            section = training_report(training_table(args, rounds, scale))
         else:
             section = transformer_report(*transformer_table(args, rounds, scale))
         text = report_one(args, section, (load_before, os.getloadavg()[0]),

@@ -305,23 +305,23 @@ class TorchDigits(Torch):
         return loss.item()
 
 
-class FitDigits:
-    """fit(backend="tape") on the digits: one epoch a step, in batches of 32 in order, Adam
-    at lr 0.01, cross_entropy. The parameters stay in a vector for the epoch."""
+class TrainLoop:
+    """fit(backend="tape") as a user runs it, Adam at lr 0.01: `epochs` epochs a step, in
+    one fit call, in batches of `batch` in order (None: the whole set as one batch)."""
 
-    BATCH = 32
+    data, loss, batch, epochs = None, None, None, 1
 
     def __init__(self, n, sizes):
         import numpy as np
 
         import nn
 
-        X, y = workload.digits(n)
+        X, y = self.data(n)
         self.X, self.y = np.array(X), np.array(y)
         self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
         self.params = self.model.parameters()
         optimizer = self.optimizer_class(nn.optim.Adam)(self.params, lr=0.01)
-        self.trainer = nn.Trainer(self.model, "cross_entropy", optimizer, backend="tape",
+        self.trainer = nn.Trainer(self.model, self.loss, optimizer, backend="tape",
                                   quiet=True, metric=None)
 
     @staticmethod
@@ -329,18 +329,25 @@ class FitDigits:
         return adam
 
     def step(self, k):
-        history = self.trainer.fit(self.X, self.y, epochs=1, batch_size=self.BATCH,
+        history = self.trainer.fit(self.X, self.y, epochs=self.epochs, batch_size=self.batch,
                                    shuffle=False)
         return history["loss"][-1]
 
 
-class FitDigitsStepByStep(FitDigits):
-    """The same, the trainer stepping batch by batch: an optimizer with a step of its own
-    (the same one) makes it read and write the Values at every batch, as before 2026-11-30."""
+def _step_by_step(adam):
+    """Adam with a step of its own (the same one): it makes the trainer read and write the
+    Values at every batch, as every fit did before 2026-11-30."""
+    return type("AdamStepByStep", (adam,), {"step": lambda self: adam.step(self)})
 
-    @staticmethod
-    def optimizer_class(adam):
-        return type("AdamStepByStep", (adam,), {"step": lambda self: adam.step(self)})
+
+class FitDigits(TrainLoop):
+    """The digits (64-64-10) in batches of 32, cross_entropy: one epoch a step."""
+
+    data, loss, batch = staticmethod(workload.digits), "cross_entropy", 32
+
+
+class FitDigitsStepByStep(FitDigits):
+    optimizer_class = staticmethod(_step_by_step)
 
 
 class TorchFitDigits(TorchDigits):
@@ -352,8 +359,8 @@ class TorchFitDigits(TorchDigits):
 
     def step(self, k):
         total = 0.0
-        for lo in range(0, len(self.X), FitDigits.BATCH):
-            X, y = self.X[lo : lo + FitDigits.BATCH], self.y[lo : lo + FitDigits.BATCH]
+        for lo in range(0, len(self.X), FitDigits.batch):
+            X, y = self.X[lo : lo + FitDigits.batch], self.y[lo : lo + FitDigits.batch]
             self.optimizer.zero_grad()
             h = X
             for i, (W, b) in enumerate(self.layers):
@@ -364,6 +371,38 @@ class TorchFitDigits(TorchDigits):
             self.optimizer.step()
             total += loss.item() * len(X)
         return total / len(self.X)
+
+
+class FitWide(TrainLoop):
+    """100 two-moons points, MLP 2-128-128-1, hinge loss, the whole set as one batch: 20
+    epochs a step, so the parameters stay in a vector from epoch to epoch."""
+
+    data, loss, epochs = staticmethod(workload.moons), "hinge", 20
+
+
+class FitWideStepByStep(FitWide):
+    optimizer_class = staticmethod(_step_by_step)
+
+
+class TorchFitWide(Torch):
+    """The same in PyTorch: 20 full-batch steps of torch.optim.Adam on the mean hinge
+    loss (relu(1 - y * score)), lr 0.01."""
+
+    def __init__(self, n, sizes):
+        super().__init__(n, sizes)
+        self.optimizer = self.torch.optim.Adam(self.params, lr=0.01)
+
+    def step(self, k):
+        for _ in range(FitWide.epochs):
+            self.optimizer.zero_grad()
+            h = self.X
+            for i, (W, b) in enumerate(self.layers):
+                h = h @ W.T + b
+                h = h.relu() if i < len(self.layers) - 1 else h
+            loss = (1 - self.y * h[:, 0]).relu().mean()
+            loss.backward()
+            self.optimizer.step()
+        return loss.item()
 
 
 class GPT:
@@ -451,7 +490,9 @@ ENGINES = {"micrograd": Micrograd, "eager": Eager, "eager-nn": EagerNN, "tape": 
            "tape-digits": TapeDigits, "torch-digits": TorchDigits,
            "tape-vg": TapeValueAndGrad, "tape-digits-vg": TapeDigitsValueAndGrad,
            "gpt-floor": GPTFloor, "fit-digits": FitDigits,
-           "fit-digits-stepwise": FitDigitsStepByStep, "torch-fit-digits": TorchFitDigits}
+           "fit-digits-stepwise": FitDigitsStepByStep, "torch-fit-digits": TorchFitDigits,
+           "fit-wide": FitWide, "fit-wide-stepwise": FitWideStepByStep,
+           "torch-fit-wide": TorchFitWide}
 
 
 def main():

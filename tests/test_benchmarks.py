@@ -112,14 +112,23 @@ def test_the_training_table_compares_fit_in_a_vector_batch_by_batch_and_torch(be
     losses = [(vector.step(k), stepwise.step(k)) for k in range(3)]
     assert all(a == b for a, b in losses) and losses[2][0] < losses[0][0]
     assert [p.data for p in vector.params] == [p.data for p in stepwise.params]
+    wide = [worker.FitWide(30, [2, 8, 8, 1]), worker.FitWideStepByStep(30, [2, 8, 8, 1])]
+    wide_loss = wide[0].step(0)
+    assert wide_loss == wide[1].step(0)
+    assert [p.data for p in wide[0].params] == [p.data for p in wide[1].params]
     torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()
     try:
         theirs = worker.TorchFitDigits(100, sizes)
         assert [theirs.step(k) for k in range(3)] == pytest.approx([a for a, _ in losses],
                                                                    rel=1e-10)
+        assert worker.TorchFitWide(30, [2, 8, 8, 1]).step(0) == pytest.approx(wide_loss,
+                                                                               rel=1e-10)
     finally:
         torch.set_num_threads(threads)
     times = {"fit(backend=\"tape\")": run.Rounds([0.03]), "PyTorch": run.Rounds([0.02])}
-    text = "\n".join(run.training_report(times, {"a": 1.0, "b": 1.0}))
-    assert "| fit(backend=\"tape\") | 30 (30–30) | 1.5 |" in text and "57 steps" in text
+    wide = {"fit(backend=\"tape\")": run.Rounds([0.002]), "PyTorch": run.Rounds([0.001])}
+    text = "\n".join(run.training_report({(1797, (64, 64, 10)): (times, {"a": 1.0, "b": 1.0}),
+                                           (100, (2, 128, 128, 1)): (wide, {"a": 1.0})}))
+    assert "| fit(backend=\"tape\") | 30 (30–30) | 1.5 | 2 (2–2) | 2 |" in text
+    assert "57 steps" in text and "| PyTorch | 20 (20–20) | 1 | 1 (1–1) | 1 |" in text
