@@ -149,6 +149,10 @@ class Trainer:
         "loss", "accuracy" (when there is a metric), "val_loss", "val_accuracy" and "lr"
         to one number per epoch.
 
+        With ``backend="tape"`` and one of nn's optimizers the parameters are stepped in a
+        numpy vector, to the same numbers: their Values are updated at the end of each
+        epoch (with no callbacks and no validation, at the end of fit), not after each batch.
+
         Ctrl-C (KeyboardInterrupt) stops training and is raised again, so a script stops
         as it should, carrying the history of the epochs completed so far as
         ``error.history`` (also left in ``trainer.history``); the model keeps the weights
