@@ -179,12 +179,19 @@ class Torch:
                                 block[:, nin].clone().requires_grad_()))
         self.params = [t for layer in self.layers for t in layer]
 
-    def step(self, k):
-        h = self.X
+    def scores(self, X):
+        """The MLP's outputs for the rows of X: ReLU layers, the last one linear."""
+        h = X
         for i, (W, b) in enumerate(self.layers):
             h = h @ W.T + b
             h = h.relu() if i < len(self.layers) - 1 else h
-        data_loss = (1 - self.y * h[:, 0]).relu().mean()
+        return h
+
+    def hinge(self, X, y):
+        return (1 - y * self.scores(X)[:, 0]).relu().mean()
+
+    def step(self, k):
+        data_loss = self.hinge(self.X, self.y)
         total = data_loss + workload.ALPHA * sum((p * p).sum() for p in self.params)
         for p in self.params:
             p.grad = None
@@ -242,11 +249,7 @@ class TorchForwardBackward(Torch):
     """The layers table: forward and backward of the mean hinge loss, no update."""
 
     def step(self, k):
-        h = self.X
-        for i, (W, b) in enumerate(self.layers):
-            h = h @ W.T + b
-            h = h.relu() if i < len(self.layers) - 1 else h
-        loss = (1 - self.y * h[:, 0]).relu().mean()
+        loss = self.hinge(self.X, self.y)
         loss.backward()
         return loss.item()
 
@@ -296,11 +299,7 @@ class TorchDigits(Torch):
         self.y = self.torch.tensor(y)
 
     def step(self, k):
-        h = self.X
-        for i, (W, b) in enumerate(self.layers):
-            h = h @ W.T + b
-            h = h.relu() if i < len(self.layers) - 1 else h
-        loss = self.torch.nn.functional.cross_entropy(h, self.y)
+        loss = self.torch.nn.functional.cross_entropy(self.scores(self.X), self.y)
         loss.backward()
         return loss.item()
 
@@ -362,11 +361,7 @@ class TorchFitDigits(TorchDigits):
         for lo in range(0, len(self.X), FitDigits.batch):
             X, y = self.X[lo : lo + FitDigits.batch], self.y[lo : lo + FitDigits.batch]
             self.optimizer.zero_grad()
-            h = X
-            for i, (W, b) in enumerate(self.layers):
-                h = h @ W.T + b
-                h = h.relu() if i < len(self.layers) - 1 else h
-            loss = self.torch.nn.functional.cross_entropy(h, y)
+            loss = self.torch.nn.functional.cross_entropy(self.scores(X), y)
             loss.backward()
             self.optimizer.step()
             total += loss.item() * len(X)
@@ -395,11 +390,7 @@ class TorchFitWide(Torch):
     def step(self, k):
         for _ in range(FitWide.epochs):
             self.optimizer.zero_grad()
-            h = self.X
-            for i, (W, b) in enumerate(self.layers):
-                h = h @ W.T + b
-                h = h.relu() if i < len(self.layers) - 1 else h
-            loss = (1 - self.y * h[:, 0]).relu().mean()
+            loss = self.hinge(self.X, self.y)
             loss.backward()
             self.optimizer.step()
         return loss.item()
