@@ -61,9 +61,6 @@ class TapeBackend:
         # per (model, loss, penalty, mode): (model, tape, outputs' shape, model's structure,
         # the targets as the tape takes them, the parameters it reads)
         self._tapes: dict[tuple[Any, ...], tuple[Module, Tape, Any, Any, Targets, list[Value]]] = {}
-        # per optimizer: (optimizer, the tape's params and the groups' lists it was made
-        # for, where each group's parameters sit in the tape's vector)
-        self._layouts: dict[int, tuple[Optimizer, list[Any], list[np.ndarray] | None]] = {}
         self._kept: _VectorEpochs | None = None  # epochs whose numbers are not written back
 
     def train_step(
@@ -107,7 +104,7 @@ class TapeBackend:
                     or type(optimizer).zero_grad is not Optimizer.zero_grad):
                 return None
             tape, shape, targets = self._tape(model, loss_fn, None, None, penalty)  # traced
-            layout = self._layout(optimizer, tape)
+            layout = optimizer._vector_layout(tape.params)
             if layout is None:
                 return None
             epoch = _VectorEpochs(key, optimizer, tape, shape, targets, layout,
@@ -130,17 +127,6 @@ class TapeBackend:
         kept, self._kept = self._kept, None
         if kept is not None:
             kept.write_back()
-
-    def _layout(self, optimizer: Optimizer, tape: Tape) -> list[np.ndarray] | None:
-        """`optimizer._vector_layout(tape.params)`, made again only when the tape's
-        parameters or the optimizer's groups are other lists (or of another length)."""
-        made_for = [tape.params, *((g["params"], len(g["params"])) for g in optimizer.param_groups)]
-        cached = self._layouts.get(id(optimizer))
-        if cached is not None and cached[0] is optimizer and _same(cached[1], made_for):
-            return cached[2]
-        layout = optimizer._vector_layout(tape.params)
-        self._layouts[id(optimizer)] = (optimizer, made_for, layout)
-        return layout
 
     def evaluate(
         self, model: Module, loss_fn: LossFunction | None, X: np.ndarray, y: Any
@@ -233,12 +219,6 @@ def _key(model: Module, loss_fn: Any, penalty: Any) -> tuple[Any, ...]:
     """What a tape is traced for: a model (its id; the entry keeps the model alive), a
     loss, a penalty and a mode."""
     return (id(model), loss_fn, penalty, model.training)
-
-
-def _same(a: list[Any], b: list[Any]) -> bool:
-    """The same tape params list, and the same groups' lists with the same lengths."""
-    return len(a) == len(b) and a[0] is b[0] and all(
-        x[0] is y[0] and x[1] == y[1] for x, y in zip(a[1:], b[1:]))
 
 
 Targets = Callable[[np.ndarray], np.ndarray]

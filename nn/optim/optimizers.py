@@ -149,6 +149,7 @@ class Optimizer:
         self._states: list[_GroupState] = []  # one per group: the state, as arrays
         self._where: dict[int, tuple[_GroupState, int]] | None = None  # id(Value) -> place
         self._names: dict[int, str] = {}  # id(Value) -> its name in its Module, for errors
+        self._layout: tuple[tuple[Any, ...], list[np.ndarray] | None] | None = None
         given: Any = params
         if hasattr(given, "parameters") and callable(given.parameters):
             if callable(getattr(given, "named_parameters", None)):
@@ -276,14 +277,21 @@ class Optimizer:
 
     def _vector_layout(self, params: list[Value]) -> list[np.ndarray] | None:
         """Where each group's parameters sit in `params`, for `_step_vector`; None unless
-        `params` holds every parameter of this optimizer and nothing else."""
-        position = {id(p): i for i, p in enumerate(params)}
+        `params` holds every parameter of this optimizer and nothing else. Made again only
+        for another list, or when the groups' states were made again (`_group_states`)."""
         states = self._group_states()
-        if len(position) != len(params) or sum(len(s.params) for s in states) != len(params):
-            return None
-        if any(id(p) not in position for s in states for p in s.params):
-            return None
-        return [np.array([position[id(p)] for p in s.params], dtype=np.intp) for s in states]
+        made_for = (params, *states)
+        if self._layout is not None and len(self._layout[0]) == len(made_for) and all(
+                a is b for a, b in zip(self._layout[0], made_for)):
+            return self._layout[1]
+        position = {id(p): i for i, p in enumerate(params)}
+        layout: list[np.ndarray] | None = None
+        if (len(position) == len(params) == sum(len(s.params) for s in states)
+                and all(id(p) in position for s in states for p in s.params)):
+            layout = [np.array([position[id(p)] for p in s.params], dtype=np.intp)
+                      for s in states]
+        self._layout = (made_for, layout)
+        return layout
 
     def _step_vector(
         self, x: np.ndarray, g: np.ndarray, layout: list[np.ndarray]
