@@ -17,6 +17,7 @@ on the tape against PyTorch as layers widen (workload.py's moons and digits).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -94,8 +95,10 @@ def micrograd_python(args):
     return str(python)
 
 
-def start(rows, args, n, sizes):
-    """Workers for the rows that can run here, set up for (n, sizes)."""
+@contextlib.contextmanager
+def running(rows, args, n, sizes):
+    """Workers for the rows that can run here, set up for (n, sizes); they are closed on
+    leaving the block, also on an error."""
     # One thread for numpy's BLAS too: PyTorch is compared on one thread.
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1")
@@ -115,7 +118,11 @@ def start(rows, args, n, sizes):
             continue
         worker.steps = steps
         workers.append(worker)
-    return workers
+    try:
+        yield workers
+    finally:
+        for w in workers:
+            w.close()
 
 
 class Rounds:
@@ -156,8 +163,7 @@ def nodes_per_step(n, sizes):
 
 def main_table(args, rounds, scale):
     print(f"Reference workload: {DEMO[0]} points, MLP {'-'.join(map(str, DEMO[1]))}", flush=True)
-    workers = start(ROWS, args, *DEMO)
-    try:
+    with running(ROWS, args, *DEMO) as workers:
         losses = {w.label: w.ask(cmd="steps", count=2)["loss"] for w in workers}  # warm up
         times = time_rounds(workers, rounds, scale)
         memory = {}
@@ -165,9 +171,6 @@ def main_table(args, rounds, scale):
             reply = w.ask(cmd="memory")
             if reply["bytes"] is not None:
                 memory[w.label] = reply["bytes"] / reply["nodes"]
-    finally:
-        for w in workers:
-            w.close()
     return times, memory, losses
 
 
@@ -182,14 +185,10 @@ def scaling_table(args, rounds, scale):
         big = nodes_per_step(n, sizes) > 2_000_000
         chosen = [(*r[:3], 2) if r[1] == "eager" else r  # eager: fewer steps a round
                   for r in rows if not (big and r[1] == "eager")]
-        workers = start(chosen, args, n, sizes)
-        try:
+        with running(chosen, args, n, sizes) as workers:
             for w in workers:
                 w.ask(cmd="steps", count=1)
             results[(n, tuple(sizes))] = time_rounds(workers, max(3, rounds // 2), scale)
-        finally:
-            for w in workers:
-                w.close()
     return results
 
 
@@ -209,14 +208,10 @@ def layers_table(args, rounds, scale):
     configs = [(n, sizes, LAYER_ROWS) for n, sizes in (LAYERS[:4] if args.quick else LAYERS)]
     for n, sizes, rows in configs + [(*DIGITS, DIGIT_ROWS)]:
         print(f"Layers: {n} points, MLP {'-'.join(map(str, sizes))}", flush=True)
-        workers = start(rows, args, n, sizes)
-        try:
+        with running(rows, args, n, sizes) as workers:
             losses = [w.ask(cmd="steps", count=1)["loss"] for w in workers]
             times = time_rounds(workers, rounds, scale)
             results[(n, tuple(sizes))] = (times, _spread(losses))
-        finally:
-            for w in workers:
-                w.close()
     return results
 
 
@@ -239,15 +234,11 @@ def training_table(args, rounds, scale):
     for which, ((n, sizes), epochs) in enumerate(TRAINING):
         print(f"Training: {n} examples, MLP {'-'.join(map(str, sizes))}", flush=True)
         rows = [(label, engines[which], *rest) for label, engines, *rest in TRAINING_ROWS]
-        workers = start(rows, args, n, sizes)
-        try:
+        with running(rows, args, n, sizes) as workers:
             for w in workers:
                 w.ask(cmd="steps", count=1)  # the first epoch traces the tape
             times = time_rounds(workers, rounds, scale)
             losses = {w.label: w.last_loss for w in workers}
-        finally:
-            for w in workers:
-                w.close()
         per_epoch = {label: Rounds([t / epochs for t in r.times]) for label, r in times.items()}
         results[(n, tuple(sizes))] = (per_epoch, losses)
     return results
@@ -300,8 +291,7 @@ def transformer_table(args, rounds, scale):
     """The transformer workload (transformer.py): microgpt's design against chainrule's
     eager engine, the same names in the same order, so that their losses can be compared."""
     print("Transformer: one name a step", flush=True)
-    workers = start(GPT_ROWS, args, 0, [])
-    try:
+    with running(GPT_ROWS, args, 0, []) as workers:
         for w in workers:
             w.ask(cmd="steps", count=2)  # warm up
         times = time_rounds(workers, rounds, scale)
@@ -311,9 +301,6 @@ def transformer_table(args, rounds, scale):
         for w in workers:
             reply = w.ask(cmd="memory")
             memory[w.label] = (reply["bytes"], reply["nodes"])
-    finally:
-        for w in workers:
-            w.close()
     return times, losses, steps, memory
 
 
@@ -367,22 +354,20 @@ def chain_table(args):
             ("micrograd 0.1.0", "micrograd", 500)]
     results = {}
     for label, engine, d in rows:
-        workers = start([(label, engine, False, 1)], args, 1, [1, 1])
-        if not workers:
-            continue
-        w = workers[0]
-        try:
-            seconds = min(w.ask(cmd="chain", depth=d)["seconds"] for _ in range(3))
-            results[label] = (d, seconds)
-            if engine == "micrograd":  # its recursive topological sort has a depth limit
-                w.ask(cmd="chain", depth=10 * d)
-        except RuntimeError as error:
-            if label in results:
-                results[label] += (f"{error.args[0].split(': ', 1)[1]} at depth {10 * d}",)
-            else:
-                print(f"note: {error}", flush=True)
-        finally:
-            w.close()
+        with running([(label, engine, False, 1)], args, 1, [1, 1]) as workers:
+            if not workers:
+                continue
+            w = workers[0]
+            try:
+                seconds = min(w.ask(cmd="chain", depth=d)["seconds"] for _ in range(3))
+                results[label] = (d, seconds)
+                if engine == "micrograd":  # its recursive topological sort has a depth limit
+                    w.ask(cmd="chain", depth=10 * d)
+            except RuntimeError as error:
+                if label in results:
+                    results[label] += (f"{error.args[0].split(': ', 1)[1]} at depth {10 * d}",)
+                else:
+                    print(f"note: {error}", flush=True)
     return results
 
 

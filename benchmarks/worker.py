@@ -226,23 +226,28 @@ class TapeForwardBackward(Tape):
 
         self.tape = trace(lambda x, label: (1 + -label * self.model(x)).relu(), self.params,
                           (self.X[0], self.y[0]))
+        self.targets = self.y  # as the tape takes them
 
     def step(self, k):
-        return self.tape.backward(self.X, self.y)
+        return self.tape.backward(self.X, self.targets)
 
 
-class TapeValueAndGrad(TapeForwardBackward):
-    """The layers table: the same, the parameters kept in a numpy vector, as PyTorch keeps
-    them in tensors: tape.value_and_grad(X, y, params=theta) reads no p.data and writes no
-    p.grad."""
+class InAVector:
+    """A layers-table row with the parameters kept in a numpy vector, as PyTorch keeps
+    them in tensors: tape.value_and_grad(X, targets, params=theta) reads no p.data and
+    writes no p.grad. Put before a class that sets self.tape and self.targets."""
 
     def __init__(self, n, sizes):
         super().__init__(n, sizes)
         self.theta = self.tape.parameter_vector()
 
     def step(self, k):
-        loss, _ = self.tape.value_and_grad(self.X, self.y, params=self.theta)
+        loss, _ = self.tape.value_and_grad(self.X, self.targets, params=self.theta)
         return loss
+
+
+class TapeValueAndGrad(InAVector, TapeForwardBackward):
+    pass
 
 
 class TorchForwardBackward(Torch):
@@ -267,26 +272,18 @@ class TapeDigits(Tape):
 
         X, y = workload.digits(n)
         self.X, self.y = np.array(X), np.array(y)
-        self.one_hot = np.eye(sizes[-1])
+        self.targets = np.eye(sizes[-1])[self.y]
         self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
         self.params = self.model.parameters()
         self.tape = trace(lambda x, target: nn.losses.cross_entropy(self.model(x), target),
-                          self.params, (self.X[0], self.one_hot[self.y[0]]))
+                          self.params, (self.X[0], self.targets[0]))
 
     def step(self, k):
-        return self.tape.backward(self.X, self.one_hot[self.y])
+        return self.tape.backward(self.X, self.targets)
 
 
-class TapeDigitsValueAndGrad(TapeDigits):
-    """The digits row with the parameters in a numpy vector (see TapeValueAndGrad)."""
-
-    def __init__(self, n, sizes):
-        super().__init__(n, sizes)
-        self.theta = self.tape.parameter_vector()
-
-    def step(self, k):
-        loss, _ = self.tape.value_and_grad(self.X, self.one_hot[self.y], params=self.theta)
-        return loss
+class TapeDigitsValueAndGrad(InAVector, TapeDigits):
+    pass
 
 
 class TorchDigits(Torch):
@@ -304,8 +301,11 @@ class TorchDigits(Torch):
         return loss.item()
 
 
+FIT_LR = 0.01  # Adam's learning rate in the training table, for chainrule and PyTorch alike
+
+
 class TrainLoop:
-    """fit(backend="tape") as a user runs it, Adam at lr 0.01: `epochs` epochs a step, in
+    """fit(backend="tape") as a user runs it, Adam at FIT_LR: `epochs` epochs a step, in
     one fit call, in batches of `batch` in order (None: the whole set as one batch)."""
 
     data, loss, batch, epochs = None, None, None, 1
@@ -319,7 +319,7 @@ class TrainLoop:
         self.X, self.y = np.array(X), np.array(y)
         self.model = with_initial_parameters(nn.MLP(sizes[0], sizes[1:]), sizes)
         self.params = self.model.parameters()
-        optimizer = self.optimizer_class(nn.optim.Adam)(self.params, lr=0.01)
+        optimizer = self.optimizer_class(nn.optim.Adam)(self.params, lr=FIT_LR)
         self.trainer = nn.Trainer(self.model, self.loss, optimizer, backend="tape",
                                   quiet=True, metric=None)
 
@@ -349,12 +349,17 @@ class FitDigitsStepByStep(FitDigits):
     optimizer_class = staticmethod(_step_by_step)
 
 
-class TorchFitDigits(TorchDigits):
-    """The same training loop in PyTorch: batches of 32 in order, torch.optim.Adam, lr 0.01."""
+class TorchAdam:
+    """A PyTorch engine of the training table, with torch.optim.Adam at FIT_LR. Put before
+    a Torch class."""
 
     def __init__(self, n, sizes):
         super().__init__(n, sizes)
-        self.optimizer = self.torch.optim.Adam(self.params, lr=0.01)
+        self.optimizer = self.torch.optim.Adam(self.params, lr=FIT_LR)
+
+
+class TorchFitDigits(TorchAdam, TorchDigits):
+    """The same training loop in PyTorch: batches of 32 in order."""
 
     def step(self, k):
         total = 0.0
@@ -379,13 +384,9 @@ class FitWideStepByStep(FitWide):
     optimizer_class = staticmethod(_step_by_step)
 
 
-class TorchFitWide(Torch):
-    """The same in PyTorch: 20 full-batch steps of torch.optim.Adam on the mean hinge
-    loss (relu(1 - y * score)), lr 0.01."""
-
-    def __init__(self, n, sizes):
-        super().__init__(n, sizes)
-        self.optimizer = self.torch.optim.Adam(self.params, lr=0.01)
+class TorchFitWide(TorchAdam, Torch):
+    """The same in PyTorch: 20 full-batch steps on the mean hinge loss
+    (relu(1 - y * score))."""
 
     def step(self, k):
         for _ in range(FitWide.epochs):
